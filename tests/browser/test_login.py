@@ -1,0 +1,34 @@
+"""Signing in and out in Chromium."""
+
+import re
+
+from playwright.sync_api import expect
+
+
+def test_elastic_logs_in_sees_name_and_realm_and_logs_out(page, login):
+    login("elastic")
+    expect(page).to_have_url(re.compile(r".*/keys/$"))
+    nav = page.get_by_role("navigation", name="Main")
+    expect(nav).to_contain_text("elastic")
+    expect(nav).to_contain_text("(reserved)")
+    expect(nav.get_by_role("link", name="API keys")).to_be_visible()
+    expect(nav.get_by_role("link", name="Settings")).to_be_visible()
+    page.get_by_role("button", name="Log out").click()
+    expect(page.get_by_role("button", name="Log in")).to_be_visible()
+    page.goto("/keys/")
+    expect(page.get_by_label("Username")).to_be_visible()
+
+
+def test_wrong_password_shows_a_message_and_keeps_the_username(page, login):
+    login("elastic", "not-the-password")
+    expect(page.get_by_role("alert")).to_contain_text("Wrong username or password")
+    expect(page.get_by_label("Username")).to_have_value("elastic")
+
+
+def test_navigation_shows_only_what_the_user_may_use(page, login, make_user):
+    make_user("viewer1", ["api_key_user"])
+    login("viewer1")
+    nav = page.get_by_role("navigation", name="Main")
+    expect(nav.get_by_role("link", name="API keys")).to_be_visible()
+    expect(nav.get_by_role("link", name="Roles")).to_have_count(0)
+    expect(nav.get_by_role("link", name="Settings")).to_have_count(0)

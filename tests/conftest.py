@@ -1,0 +1,123 @@
+"""Shared fixtures: an app on a fresh database per test, clients, users with given roles, sign-in."""
+
+import base64
+import os
+
+import pytest
+
+from webapp import create_app
+from webapp.db import database
+from webapp.models import ALL_MODELS
+from webapp.services import setup
+from webapp.services.authentication import basic_cache, subject_for_user
+from webapp.services.system import system_subject
+from webapp.services.users import create_native_user
+
+ELASTIC_PASSWORD = "elastic-test-password"
+USER_PASSWORD = "user-password"
+
+
+def database_url_for(tmp_path):
+    """SQLite in the test's folder by default; KEYDESK_TEST_DATABASE_URL=postgresql://... for PostgreSQL."""
+    return os.environ.get("KEYDESK_TEST_DATABASE_URL") or f"sqlite:///{tmp_path / 'keydesk.sqlite3'}"
+
+
+def reset_database():
+    """Drop every table, so each test starts from an empty schema (PostgreSQL is shared between tests)."""
+    database.drop_tables(ALL_MODELS, safe=True, cascade=not database_is_sqlite())
+
+
+def database_is_sqlite():
+    from webapp.db import is_sqlite
+
+    return is_sqlite()
+
+
+@pytest.fixture
+def app(tmp_path):
+    instance = tmp_path / "instance"
+    instance.mkdir()
+    app = create_app({
+        "TESTING": True,
+        "KEYDESK_DATABASE_URL": database_url_for(tmp_path),
+        "SECRET_KEY": "test-secret-key",
+        "KEYDESK_PASSWORD_HASH_ROUNDS": 4,
+    })
+    app.instance_path = str(instance)
+    with database.connection_context():
+        reset_database()
+        setup.initialise(ELASTIC_PASSWORD)
+    basic_cache.clear()
+    yield app
+    if not database.is_closed():
+        database.close()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def db(app):
+    """An open connection for tests that read or write the database directly."""
+    with database.connection_context():
+        yield database
+
+
+@pytest.fixture
+def make_user(app):
+    """Create a native user holding `roles`; returns the User row."""
+
+    def make(username, roles=(), password=USER_PASSWORD, **fields):
+        with database.connection_context():
+            return create_native_user(system_subject(), username, password, list(roles), **fields)
+
+    return make
+
+
+@pytest.fixture
+def subject_of(app):
+    """The Subject of a user, as a signed-in session would see it."""
+
+    def build(user):
+        with database.connection_context():
+            return subject_for_user(user, "session")
+
+    return build
+
+
+class Auth:
+    """Sign a test client in and out through the real login form."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def csrf_token(self, path="/login"):
+        html = self.client.get(path).get_data(as_text=True)
+        marker = 'name="csrf_token" value="'
+        start = html.index(marker) + len(marker)
+        return html[start: html.index('"', start)]
+
+    def login(self, username="elastic", password=ELASTIC_PASSWORD, next_url=""):
+        token = self.csrf_token()
+        return self.client.post("/login", data={"username": username, "password": password,
+                                                "csrf_token": token, "next": next_url})
+
+    def logout(self):
+        token = self.csrf_token("/account/")
+        return self.client.post("/logout", data={"csrf_token": token})
+
+
+@pytest.fixture
+def auth(client):
+    return Auth(client)
+
+
+def basic_header(username, password):
+    return {"Authorization": "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()}

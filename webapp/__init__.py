@@ -1,0 +1,33 @@
+"""Keydesk: a self-hosted manager for API keys and the roles that scope them."""
+
+import os
+from pathlib import Path
+
+from flask import Flask
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config=None):
+    """Build the application: configuration, extensions, blueprints, commands."""
+    from webapp import account, api, auth, cli, db, errors, extensions, guard, keys, proxy, roles, settings, users
+    from webapp import config as configuration
+
+    app = Flask(
+        __name__,
+        instance_path=os.environ.get("KEYDESK_INSTANCE_PATH") or str(PROJECT_ROOT / "instance"),
+        instance_relative_config=True,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+    )
+    configuration.load_config(app, config)
+    proxy.init_app(app)
+    db.init_app(app)
+    extensions.init_app(app)
+    guard.init_app(app)
+    errors.init_app(app)
+    for blueprint in (auth.bp, keys.bp, roles.bp, users.bp, settings.bp, account.bp, api.bp):
+        app.register_blueprint(blueprint)
+    extensions.csrf.exempt(api.bp)  # credentials come only from the Authorization header there
+    cli.init_app(app)
+    return app

@@ -1,0 +1,85 @@
+"""Configuration: defaults, then KEYDESK_* environment variables, then instance/config.py, then overrides."""
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+# Every setting Keydesk reads, with its default. The environment variable is KEYDESK_<NAME>.
+DEFAULTS = {
+    "DATABASE_URL": None,  # computed from the instance folder when unset
+    "SECRET_KEY": None,  # generated into the instance folder when unset
+    "BOOTSTRAP_PASSWORD": None,
+    "PROXY_HOPS": 0,
+    "TRUSTED_PROXIES": "",
+    "PROXY_USER_HEADER": "",
+    "PROXY_GROUPS_HEADER": "",
+    "PROXY_DEFAULT_ROLES": "",
+    "PROXY_GROUP_ROLES": "",
+    "API_KEY_RETENTION": "7d",
+    "SECURE_COOKIES": False,
+    "RATELIMIT_STORAGE_URL": "memory://",
+    "LAST_USED_FLUSH_SECONDS": 60,
+    "BASIC_AUTH_CACHE_SECONDS": 60,
+}
+
+_INT_SETTINGS = {"PROXY_HOPS", "LAST_USED_FLUSH_SECONDS", "BASIC_AUTH_CACHE_SECONDS"}
+_BOOL_SETTINGS = {"SECURE_COOKIES"}
+
+
+def _from_environment(environ):
+    found = {}
+    for name in DEFAULTS:
+        raw = environ.get(f"KEYDESK_{name}")
+        if raw is None or raw == "":
+            continue
+        if name in _INT_SETTINGS:
+            try:
+                found[name] = int(raw)
+            except ValueError as error:
+                raise ValueError(f"KEYDESK_{name} must be a whole number, got {raw!r}") from error
+        elif name in _BOOL_SETTINGS:
+            found[name] = raw.strip().lower() in {"1", "true", "yes", "on"}
+        else:
+            found[name] = raw
+    return found
+
+
+def _secret_key(instance_path):
+    """Read the instance's secret key, creating it (readable by the owner only) on first run."""
+    path = Path(instance_path) / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    key = secrets.token_urlsafe(48)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    return key
+
+
+def load_config(app, overrides=None, environ=None):
+    """Fill app.config from defaults, KEYDESK_* variables, instance/config.py and `overrides`, in that order."""
+    environ = os.environ if environ is None else environ
+    app.config.update(
+        SESSION_COOKIE_NAME="keydesk_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
+        MAX_CONTENT_LENGTH=1024 * 1024,
+    )
+    app.config.update({f"KEYDESK_{name}": value for name, value in DEFAULTS.items()})
+    app.config.update({f"KEYDESK_{k}": v for k, v in _from_environment(environ).items()})
+    app.config.from_pyfile("config.py", silent=True)
+    if overrides:
+        app.config.update(overrides)
+
+    if not app.config["KEYDESK_DATABASE_URL"]:
+        app.config["KEYDESK_DATABASE_URL"] = f"sqlite:///{Path(app.instance_path) / 'keydesk.sqlite3'}"
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = app.config["KEYDESK_SECRET_KEY"] or _secret_key(app.instance_path)
+    secure = bool(app.config["KEYDESK_SECURE_COOKIES"]) or bool(app.config.get("SESSION_COOKIE_SECURE"))
+    app.config["SESSION_COOKIE_SECURE"] = secure
+    app.config["REMEMBER_COOKIE_SECURE"] = secure
+    return app.config

@@ -1,0 +1,84 @@
+"""The Peewee database: one proxy, initialised from a URL, connected per request."""
+
+from urllib.parse import parse_qs, urlparse
+
+from peewee import DatabaseProxy, SqliteDatabase
+from playhouse.pool import PooledPostgresqlDatabase
+
+database = DatabaseProxy()
+
+# WAL lets readers run beside one writer; busy_timeout makes a second writer wait instead of failing.
+SQLITE_PRAGMAS = {
+    "journal_mode": "wal",
+    "busy_timeout": 10000,
+    "foreign_keys": 1,
+    "synchronous": "normal",
+    "cache_size": -32000,
+}
+
+
+class DatabaseURLError(ValueError):
+    """The database URL can't be understood."""
+
+
+def database_for_url(url):
+    """Return an unconnected Peewee database for a sqlite:/// or postgresql:// URL."""
+    parsed = urlparse(url)
+    if parsed.scheme == "sqlite":
+        path = parsed.path[1:] if parsed.path.startswith("//") else parsed.path
+        if parsed.netloc == "" and url.startswith("sqlite:///"):
+            path = url[len("sqlite:///") :]
+        if not path:
+            raise DatabaseURLError(f"no file name in database URL {url!r}")
+        # BEGIN IMMEDIATE: a deferred transaction that reads and then writes can't wait for the write lock
+        # (SQLite answers SQLITE_BUSY at once on the upgrade); taking it up front makes it wait on busy_timeout.
+        return SqliteDatabase(
+            path, pragmas=SQLITE_PRAGMAS, timeout=10, check_same_thread=False, lock_type="IMMEDIATE"
+        )
+    if parsed.scheme in {"postgres", "postgresql"}:
+        options = {k: v[-1] for k, v in parse_qs(parsed.query).items()}
+        return PooledPostgresqlDatabase(
+            (parsed.path or "/")[1:] or "postgres",
+            user=parsed.username,
+            password=parsed.password,
+            host=parsed.hostname or "127.0.0.1",
+            port=parsed.port or 5432,
+            max_connections=int(options.pop("max_connections", 16)),
+            stale_timeout=int(options.pop("stale_timeout", 300)),
+            timeout=int(options.pop("pool_timeout", 10)),
+            **options,
+        )
+    raise DatabaseURLError(f"unsupported database URL {url!r}: use sqlite:///PATH or postgresql://USER@HOST/DB")
+
+
+def init_database(url):
+    """Point the shared proxy at the database named by `url` and return it."""
+    current = database.obj
+    if current is not None and getattr(current, "_keydesk_url", None) == url:
+        return current
+    if current is not None and not current.is_closed():
+        current.close()
+    db = database_for_url(url)
+    db._keydesk_url = url
+    database.initialize(db)
+    return db
+
+
+def is_sqlite():
+    return isinstance(database.obj, SqliteDatabase)
+
+
+def init_app(app):
+    """Connect at the start of each request and close at its end (only what the request itself opened)."""
+    from flask import g
+
+    init_database(app.config["KEYDESK_DATABASE_URL"])
+
+    @app.before_request
+    def _connect():
+        g.keydesk_opened_connection = database.connect(reuse_if_open=True)
+
+    @app.teardown_request
+    def _close(exc):
+        if g.pop("keydesk_opened_connection", False) and not database.is_closed():
+            database.close()

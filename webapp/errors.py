@@ -1,0 +1,103 @@
+"""Errors answered in the caller's language: Elasticsearch JSON, an htmx partial, or a full page."""
+
+from flask import jsonify, render_template, request
+from htmx_flask import make_response
+from werkzeug.exceptions import HTTPException
+
+from webapp.services.errors import DomainError
+
+JSON_BLUEPRINTS = {"api"}
+WWW_AUTHENTICATE = ['Basic realm="security", charset="UTF-8"', "ApiKey"]
+
+# Elasticsearch's error type for plain HTTP failures.
+_HTTP_TYPES = {
+    400: "illegal_argument_exception",
+    401: "security_exception",
+    403: "security_exception",
+    404: "resource_not_found_exception",
+    405: "illegal_argument_exception",
+    409: "version_conflict_engine_exception",
+    413: "content_too_long_exception",
+    415: "media_type_header_exception",
+    429: "status_exception",
+}
+
+
+def wants_json():
+    """JSON for the Elasticsearch-compatible API, wherever it is mounted."""
+    return request.blueprint in JSON_BLUEPRINTS
+
+
+def wants_partial():
+    return bool(request.htmx) and not request.htmx.boosted
+
+
+def es_error_body(status, error_type, reason, **extra):
+    """ES's envelope; like ES, the root cause repeats the error without its nested `caused_by`."""
+    cause = {"type": error_type, "reason": reason, **extra}
+    root = {k: v for k, v in cause.items() if k != "caused_by"}
+    return {"error": {"root_cause": [root], **cause}, "status": status}
+
+
+def es_error(status, error_type, reason, **extra):
+    """A Flask response in Elasticsearch's error envelope."""
+    response = jsonify(es_error_body(status, error_type, reason, **extra))
+    response.status_code = status
+    if status == 401:
+        for value in WWW_AUTHENTICATE:
+            response.headers.add("WWW-Authenticate", value)
+    return response
+
+
+def html_error(status, title, message):
+    """The error as a partial for htmx (swapped into the page's message area) or as a full page."""
+    if wants_partial():
+        body = render_template("errors/_error.html", status=status, title=title, message=message)
+        return make_response(body, status, retarget="#page-message", reswap="innerHTML")
+    return render_template("errors/error.html", status=status, title=title, message=message), status
+
+
+_HTML_TITLES = {
+    400: "The request could not be understood",
+    401: "Sign-in needed",
+    403: "You don't have permission",
+    404: "Not found",
+    405: "Not allowed here",
+    409: "Conflict",
+    413: "Too large",
+    429: "Too many attempts",
+}
+
+
+def domain_error_response(error):
+    if wants_json():
+        extra = dict(error.extra)
+        response = es_error(error.status, error.type, error.reason, **extra)
+        for name, value in error.header.items():
+            response.headers[name] = value
+        return response
+    return html_error(error.status, _HTML_TITLES.get(error.status, "Something went wrong"), error.reason)
+
+
+def http_error_response(error):
+    status = error.code or 500
+    if wants_json():
+        reason = error.description or error.name
+        return es_error(status, _HTTP_TYPES.get(status, "exception"), reason)
+    return html_error(status, _HTML_TITLES.get(status, error.name), error.description)
+
+
+def unexpected_error_response(error):
+    """Last resort: log it, and answer without a stack trace."""
+    from flask import current_app
+
+    current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
+    if wants_json():
+        return es_error(500, "exception", "an internal error occurred; it has been logged")
+    return html_error(500, "Something went wrong", "The error has been logged. Please try again.")
+
+
+def init_app(app):
+    app.register_error_handler(DomainError, domain_error_response)
+    app.register_error_handler(HTTPException, http_error_response)
+    app.register_error_handler(Exception, unexpected_error_response)

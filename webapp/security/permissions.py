@@ -1,0 +1,269 @@
+"""What a set of role descriptors allows, an API key's effective permission, and `_has_privileges`.
+
+A Permission answers for one set of descriptors; a LimitedPermission is an API key's: its own (assigned)
+descriptors intersected with its owner's snapshot (`limited_by`). Index names in descriptors are patterns
+(`*`, `?`, `/regex/`); restricted indices (`.security*`) only match entries with `allow_restricted_indices`.
+"""
+
+from collections.abc import Mapping
+
+from webapp.security.descriptor_fields import ILLEGAL_ARGUMENT, DescriptorError, parse_error, validation_error
+from webapp.security.patterns import covered_by_any, covers, has_wildcard, intersects, matches, matches_any
+from webapp.security.privileges import (
+    CLUSTER_PRIVILEGES,
+    cluster_action_granted_by,
+    cluster_privilege_implies,
+    index_action_granted_by,
+    index_privilege_implies,
+    is_cluster_privilege_name,
+    is_index_privilege_name,
+    is_valid_cluster_privilege,
+    is_valid_index_privilege,
+    unknown_cluster_privilege_message,
+    unknown_index_privilege_message,
+)
+
+__all__ = ["LimitedPermission", "Permission", "RESTRICTED_INDEX_PATTERNS", "descriptor_list",
+           "effective_key_permission", "has_privileges", "is_restricted_index"]
+
+RESTRICTED_INDEX_PATTERNS = (".security*",)
+_DESCRIPTOR_FIELDS = frozenset({
+    "cluster", "indices", "index", "applications", "application", "run_as", "global", "metadata",
+    "transient_metadata", "remote_indices", "remote_cluster", "restriction", "description", "type",
+})
+
+
+def is_restricted_index(name) -> bool:
+    return matches_any(RESTRICTED_INDEX_PATTERNS, name)
+
+
+def _looks_like_descriptor(candidate):
+    """A descriptor has list/string fields; a {role name: descriptor} map has only object values."""
+    if any(not isinstance(value, dict) for value in candidate.values()):
+        return True
+    return bool(candidate) and all(key in _DESCRIPTOR_FIELDS for key in candidate)
+
+
+def descriptor_list(source) -> list[dict]:
+    """Descriptors from a {name: descriptor} map, a list of descriptors, or ES's `limited_by` [{name: d}]."""
+    if isinstance(source, Mapping):
+        if source and _looks_like_descriptor(source):
+            return [source]
+        return [value for value in source.values() if isinstance(value, Mapping)]
+    found = []
+    for item in source if isinstance(source, (list, tuple)) else ():
+        if isinstance(item, Mapping) and item:
+            found.extend(descriptor_list(item))
+    return found
+
+
+def _strings(value):
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, (list, tuple)):
+        return tuple(item for item in value if isinstance(item, str))
+    return ()
+
+
+def _lowered(value):
+    return tuple(item.lower() for item in _strings(value))
+
+
+def _cluster_name(privilege):
+    if not is_valid_cluster_privilege(privilege):
+        raise parse_error(unknown_cluster_privilege_message(privilege), "cluster", type=ILLEGAL_ARGUMENT)
+    return privilege.lower()
+
+
+def _index_name(privilege):
+    if not is_valid_index_privilege(privilege):
+        raise parse_error(unknown_index_privilege_message(privilege), "index", type=ILLEGAL_ARGUMENT)
+    return privilege.lower()
+
+
+class _IndexGroup:
+    """One `indices` entry: which names, which privileges, whether restricted indices are included."""
+
+    def __init__(self, entry):
+        self.names = _strings(entry.get("names"))
+        self.privileges = _lowered(entry.get("privileges"))
+        self.allow_restricted = entry.get("allow_restricted_indices") is True
+
+    def matches(self, index):
+        if is_restricted_index(index) and not self.allow_restricted:
+            return False
+        return matches_any(self.names, index)
+
+    def covers(self, pattern, allow_restricted_request, touches_restricted):
+        if allow_restricted_request and touches_restricted and not self.allow_restricted:
+            return False
+        return covered_by_any(self.names, pattern)
+
+    def grants(self, privilege):
+        return any(index_privilege_implies(held, privilege) for held in self.privileges)
+
+    def grants_action(self, action):
+        return any(index_action_granted_by(held, action) for held in self.privileges)
+
+
+class Permission:
+    """The union of what the given role descriptors grant."""
+
+    def __init__(self, descriptors=()):
+        self.descriptors = descriptor_list(descriptors)
+        cluster, groups, run_as, applications = [], [], [], []
+        for descriptor in self.descriptors:
+            cluster.extend(_lowered(descriptor.get("cluster")))
+            entries = descriptor.get("indices", descriptor.get("index"))
+            groups.extend(_IndexGroup(entry) for entry in _entries(entries))
+            run_as.extend(_strings(descriptor.get("run_as")))
+            applications.extend(_entries(descriptor.get("applications", descriptor.get("application"))))
+        self._cluster = tuple(cluster)
+        self._groups = tuple(groups)
+        self._run_as = tuple(run_as)
+        self._applications = tuple(applications)
+
+    def check_cluster(self, privilege_or_action) -> bool:
+        """A named privilege, an action pattern, or one concrete action (e.g. Keydesk's `api_key/create`)."""
+        name = _cluster_name(privilege_or_action)
+        if name == "none":
+            return True  # grants nothing, so everyone holds it (as in Elasticsearch's has_privileges)
+        if is_cluster_privilege_name(name) or has_wildcard(name):
+            return any(cluster_privilege_implies(held, name) for held in self._cluster)
+        return any(cluster_action_granted_by(held, name) for held in self._cluster)
+
+    def cluster_privileges(self) -> frozenset:
+        """Every named cluster privilege this permission includes (expanded by implication)."""
+        return frozenset(name for name in CLUSTER_PRIVILEGES if self.check_cluster(name))
+
+    def check_index(self, index, privilege) -> bool:
+        """May `privilege` (a name or an index action) be used on the concrete index `index`?"""
+        name = _index_name(privilege)
+        groups = [group for group in self._groups if group.matches(index)]
+        if is_index_privilege_name(name) or has_wildcard(name):
+            return any(group.grants(name) for group in groups)
+        return any(group.grants_action(name) for group in groups)
+
+    def check_index_pattern(self, pattern, privilege, *, allow_restricted_indices=False) -> bool:
+        """`_has_privileges` semantics: does the privilege hold on every index `pattern` can match?"""
+        name = _index_name(privilege)
+        if not isinstance(pattern, str):
+            return False
+        if not has_wildcard(pattern):
+            return self.check_index(pattern, name)
+        if not allow_restricted_indices and covered_by_any(RESTRICTED_INDEX_PATTERNS, pattern):
+            return True  # every name it matches is restricted and left out: nothing to check (as ES)
+        touches = any(intersects(pattern, restricted) for restricted in RESTRICTED_INDEX_PATTERNS)
+        groups = [group for group in self._groups if group.covers(pattern, allow_restricted_indices, touches)]
+        return any(group.grants(name) for group in groups)
+
+    def check_run_as(self, user) -> bool:
+        return isinstance(user, str) and matches_any(self._run_as, user)
+
+    def check_application(self, application, privilege, resource) -> bool:
+        for entry in self._applications:
+            privileges = _strings(entry.get("privileges"))
+            if (matches(entry.get("application"), application)
+                    and any(held == privilege or matches(held, privilege) for held in privileges)
+                    and any(covers(held, resource) for held in _strings(entry.get("resources")))):
+                return True
+        return False
+
+
+def _entries(value):
+    if not isinstance(value, (list, tuple)):
+        return []
+    return [entry for entry in value if isinstance(entry, Mapping)]
+
+
+class LimitedPermission:
+    """An API key's permission: a check passes only when both the key's and its owner's permission pass."""
+
+    def __init__(self, assigned, limited_by):
+        self.assigned = assigned
+        self.limited_by = limited_by
+
+    def check_cluster(self, privilege_or_action) -> bool:
+        return all(part.check_cluster(privilege_or_action) for part in (self.assigned, self.limited_by))
+
+    def cluster_privileges(self) -> frozenset:
+        return self.assigned.cluster_privileges() & self.limited_by.cluster_privileges()
+
+    def check_index(self, index, privilege) -> bool:
+        return self.assigned.check_index(index, privilege) and self.limited_by.check_index(index, privilege)
+
+    def check_index_pattern(self, pattern, privilege, *, allow_restricted_indices=False) -> bool:
+        return all(
+            part.check_index_pattern(pattern, privilege, allow_restricted_indices=allow_restricted_indices)
+            for part in (self.assigned, self.limited_by)
+        )
+
+    def check_run_as(self, user) -> bool:
+        return self.assigned.check_run_as(user) and self.limited_by.check_run_as(user)
+
+    def check_application(self, application, privilege, resource) -> bool:
+        return all(part.check_application(application, privilege, resource)
+                   for part in (self.assigned, self.limited_by))
+
+
+def effective_key_permission(role_descriptors, limited_by):
+    """A key's permission: assigned ∩ owner snapshot; with no assigned descriptors, the snapshot alone."""
+    owner = Permission(limited_by or ())
+    assigned = descriptor_list(role_descriptors or {})
+    if not assigned:
+        return owner
+    return LimitedPermission(Permission(assigned), owner)
+
+
+def _request_strings(value, field):
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    if not isinstance(value, (list, tuple)) or any(not isinstance(item, str) for item in value):
+        raise parse_error(f"could not parse [{field}] field. expected a string array", field)
+    return list(value)
+
+
+def has_privileges(permission, cluster=(), index=(), application=()) -> dict:
+    """The body of `_has_privileges` (without `username`): what of the request the permission holds.
+
+    `index` entries are {names, privileges, allow_restricted_indices?}; `application` entries
+    {application, privileges, resources}. Unknown privilege names raise DescriptorError as ES answers 400.
+    """
+    cluster = _request_strings(cluster, "cluster")
+    index = _entries(index) if index is not None else []
+    application = _entries(application) if application is not None else []
+    if not cluster and not index and not application:
+        raise validation_error([(None, "must specify at least one privilege")])
+    body = {"cluster": {}, "index": {}, "application": {}}
+    for privilege in cluster:
+        body["cluster"][privilege] = permission.check_cluster(privilege)
+    for entry in index:
+        allow_restricted = entry.get("allow_restricted_indices") is True
+        privileges = _request_strings(entry.get("privileges"), "privileges")
+        for name in _request_strings(entry.get("names"), "names"):
+            result = body["index"].setdefault(name, {})
+            for privilege in privileges:
+                granted = permission.check_index_pattern(name, privilege,
+                                                         allow_restricted_indices=allow_restricted)
+                result[privilege] = result.get(privilege, True) and granted
+    for entry in application:
+        app = entry.get("application")
+        if not isinstance(app, str):
+            raise parse_error("application privileges must have an application name", "application",
+                              type=ILLEGAL_ARGUMENT)
+        privileges = _request_strings(entry.get("privileges"), "privileges")
+        for resource in _request_strings(entry.get("resources"), "resources"):
+            result = body["application"].setdefault(app, {}).setdefault(resource, {})
+            for privilege in privileges:
+                granted = permission.check_application(app, privilege, resource)
+                result[privilege] = result.get(privilege, True) and granted
+    has_all = (all(body["cluster"].values())
+               and all(all(privileges.values()) for privileges in body["index"].values())
+               and all(all(privileges.values()) for resources in body["application"].values()
+                       for privileges in resources.values()))
+    return {"has_all_requested": has_all, **body}
+
+
+__all__ += ["DescriptorError"]
