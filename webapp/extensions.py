@@ -5,10 +5,27 @@ from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFProtect
 from htmx_flask import Htmx
 
+import atexit
+
+from webapp.db import database
 from webapp.security import passwords
+from webapp.services.authentication import basic_cache, last_used
 
 csrf = CSRFProtect()
 htmx = Htmx()
+
+
+# No inline script or style, no framing, no plugins: an injected tag can't run or restyle anything.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
 
 
 class MountedSessionInterface(SecureCookieSessionInterface):
@@ -24,11 +41,24 @@ def init_app(app):
     app.session_interface = MountedSessionInterface()
     htmx.init_app(app)
     csrf.init_app(app)
+    last_used.interval = int(app.config["KEYDESK_LAST_USED_FLUSH_SECONDS"])
+    basic_cache.ttl = int(app.config["KEYDESK_BASIC_AUTH_CACHE_SECONDS"])
     if app.config.get("KEYDESK_PASSWORD_HASH_ROUNDS"):
         passwords.set_rounds(app.config["KEYDESK_PASSWORD_HASH_ROUNDS"])
 
     @app.after_request
-    def _vary_on_htmx(response):
+    def _headers(response):
         # The same URL answers a partial to htmx and a page to the browser: caches must tell them apart.
         response.vary.add("HX-Request")
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
         return response
+
+
+@atexit.register
+def _flush_last_used():
+    """Write buffered last-used times when the process ends (gunicorn worker exit, CLI end)."""
+    if database.obj is None or not last_used.pending:
+        return
+    with database.connection_context():
+        last_used.flush()

@@ -175,6 +175,10 @@ class LastUsedBuffer:
         self._lock = threading.Lock()
         self._last_flush = time.monotonic()
 
+    @property
+    def pending(self):
+        return len(self._pending)
+
     def note(self, key_id, when_ms, address):
         with self._lock:
             self._pending[key_id] = (when_ms, address)
