@@ -9,7 +9,7 @@ from webapp import create_app
 from webapp.db import database
 from webapp.models import ALL_MODELS
 from webapp.services import setup
-from webapp.services.authentication import basic_cache, subject_for_user
+from webapp.services.authentication import basic_cache, last_used, subject_for_user
 from webapp.services.system import system_subject
 from webapp.services.users import create_native_user
 
@@ -49,6 +49,8 @@ def app(tmp_path):
         setup.initialise(ELASTIC_PASSWORD)
     basic_cache.clear()
     yield app
+    with database.connection_context():
+        last_used.flush()
     if not database.is_closed():
         database.close()
 

@@ -54,7 +54,7 @@ def html_error(status, title, message):
     if wants_partial():
         body = render_template("errors/_error.html", status=status, title=title, message=message)
         return make_response(body, status, retarget="#page-message", reswap="innerHTML")
-    return render_template("errors/error.html", status=status, title=title, message=message), status
+    return make_response(render_template("errors/error.html", status=status, title=title, message=message), status)
 
 
 _HTML_TITLES = {
@@ -82,9 +82,14 @@ def domain_error_response(error):
 def http_error_response(error):
     status = error.code or 500
     if wants_json():
-        reason = error.description or error.name
-        return es_error(status, _HTTP_TYPES.get(status, "exception"), reason)
-    return html_error(status, _HTML_TITLES.get(status, error.name), error.description)
+        response = es_error(status, _HTTP_TYPES.get(status, "exception"), error.description or error.name)
+    else:
+        response = html_error(status, _HTML_TITLES.get(status, error.name), error.description)
+    if status == 429:
+        from webapp.throttle import retry_after_seconds
+
+        response.headers["Retry-After"] = str(retry_after_seconds())
+    return response
 
 
 def unexpected_error_response(error):

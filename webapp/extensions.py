@@ -1,11 +1,13 @@
 """Flask extensions, created once and bound to the app in create_app."""
 
+import atexit
+import logging
+
 from flask import request
 from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFProtect
 from htmx_flask import Htmx
-
-import atexit
+from peewee import DatabaseError
 
 from webapp.db import database
 from webapp.security import passwords
@@ -60,5 +62,8 @@ def _flush_last_used():
     """Write buffered last-used times when the process ends (gunicorn worker exit, CLI end)."""
     if database.obj is None or not last_used.pending:
         return
-    with database.connection_context():
-        last_used.flush()
+    try:
+        with database.connection_context():
+            last_used.flush()
+    except DatabaseError as error:  # best effort: the process is ending and the times are only advisory
+        logging.getLogger(__name__).warning("could not write last-used times at exit: %s", error)
