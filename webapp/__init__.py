@@ -10,7 +10,8 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 def create_app(config=None):
     """Build the application: configuration, extensions, blueprints, commands."""
-    from webapp import account, api, auth, cli, db, errors, extensions, guard, keys, proxy, roles, settings, throttle, users
+    from webapp import (account, api, audit, auth, cli, db, errors, extensions, guard, keys, proxy, roles,
+                        settings, throttle, users)
     from webapp import config as configuration
 
     app = Flask(
@@ -26,7 +27,7 @@ def create_app(config=None):
     extensions.init_app(app)
     guard.init_app(app)
     errors.init_app(app)
-    for blueprint in (auth.bp, keys.bp, roles.bp, users.bp, settings.bp, account.bp, api.bp):
+    for blueprint in (auth.bp, keys.bp, roles.bp, users.bp, settings.bp, account.bp, audit.bp, api.bp):
         app.register_blueprint(blueprint)
     extensions.csrf.exempt(api.bp)  # credentials come only from the Authorization header there
     throttle.init_app(app)

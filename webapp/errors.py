@@ -29,7 +29,9 @@ def wants_json():
 
 
 def wants_partial():
-    return bool(request.htmx) and not request.htmx.boosted
+    """True for an htmx swap; a boosted request or a history restore (back button) needs the whole page."""
+    htmx = request.htmx
+    return bool(htmx) and not htmx.boosted and not htmx.history_restore_request
 
 
 def es_error_body(status, error_type, reason, **extra):
