@@ -10,8 +10,23 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 def create_app(config=None):
     """Build the application: configuration, extensions, blueprints, commands."""
-    from webapp import (account, api, audit, auth, cli, db, errors, extensions, guard, keys, proxy, roles,
-                        settings, throttle, users)
+    from webapp import (
+        account,
+        api,
+        audit,
+        auth,
+        cli,
+        db,
+        errors,
+        extensions,
+        guard,
+        keys,
+        proxy,
+        roles,
+        settings,
+        throttle,
+        users,
+    )
     from webapp import config as configuration
 
     app = Flask(

@@ -1,7 +1,7 @@
 """Reading the audit trail: filters, keyset paging, and export rows. Never more than a page in memory."""
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from webapp.models import AuditEvent
 from webapp.services.errors import ValidationFailed, unauthorized
@@ -32,7 +32,7 @@ def parse_day(text, field, end=False):
     if not text:
         return None
     try:
-        day = datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=timezone.utc)
+        day = datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=UTC)
     except ValueError as error:
         raise ValidationFailed([f"{field} must be a date like 2026-01-31"],
                                fields={field: "Enter a date like 2026-01-31."}) from error
@@ -101,7 +101,7 @@ def _batches(query, batch):
 
 
 def event_row_time(timestamp_ms):
-    return datetime.fromtimestamp(timestamp_ms / 1000, tz=timezone.utc).isoformat(timespec="milliseconds")
+    return datetime.fromtimestamp(timestamp_ms / 1000, tz=UTC).isoformat(timespec="milliseconds")
 
 
 def event_row(event):
