@@ -34,7 +34,13 @@ def database_is_sqlite():
 
 
 @pytest.fixture
-def app(tmp_path):
+def app_config():
+    """Extra configuration for the `app` fixture; a test module overrides this fixture to change it."""
+    return {}
+
+
+@pytest.fixture
+def app(tmp_path, app_config):
     instance = tmp_path / "instance"
     instance.mkdir()
     app = create_app({
@@ -42,6 +48,7 @@ def app(tmp_path):
         "KEYDESK_DATABASE_URL": database_url_for(tmp_path),
         "SECRET_KEY": "test-secret-key",
         "KEYDESK_PASSWORD_HASH_ROUNDS": 4,
+        **app_config,
     })
     app.instance_path = str(instance)
     with database.connection_context():
