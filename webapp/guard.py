@@ -24,24 +24,27 @@ login_manager = flask_login.LoginManager()
 
 
 class SessionUser(flask_login.UserMixin):
-    """What flask-login keeps in the session: the user's id and the generation it was issued under."""
+    """What flask-login keeps in the session: the user's id, its creation time and the generation it was
+    issued under. The creation time tells a re-used row id (SQLite re-uses a deleted user's) from the old user."""
 
     def __init__(self, user):
         self.user = user
 
     def get_id(self):
-        return f"{self.user.id}:{self.user.generation}"
+        return f"{self.user.id}:{self.user.generation}:{self.user.created}"
 
 
 @login_manager.user_loader
 def _load_session_user(session_id):
-    user_id, _, generation = str(session_id).partition(":")
+    user_id, _, rest = str(session_id).partition(":")
+    generation, _, created = rest.partition(":")
     try:
         user = User.get_or_none(User.id == int(user_id))
     except ValueError:
         return None
     # A disabled user, or one whose password changed since sign-in, loses the session at the next request.
-    if user is None or not user.enabled or str(user.generation) != generation:
+    if (user is None or not user.enabled or str(user.generation) != generation
+            or str(user.created) != created):
         return None
     return SessionUser(user)
 

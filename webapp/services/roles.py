@@ -1,13 +1,13 @@
 """Roles: read, create or replace, delete. Reserved roles are read-only. Each write takes the acting Subject."""
 
-from peewee import fn
+from peewee import IntegrityError, fn
 
 from webapp.db import database
 from webapp.models import Role, UserRole
 from webapp.security.descriptors import DescriptorError, parse_role_descriptor, validate_role_name
 from webapp.services import audit
 from webapp.services.clock import now_ms
-from webapp.services.errors import DomainError, NotFound, ValidationFailed, unauthorized
+from webapp.services.errors import Conflict, DomainError, NotFound, ValidationFailed, unauthorized
 
 A_PUT = "cluster:admin/xpack/security/role/put"
 A_GET = "cluster:admin/xpack/security/role/get"
@@ -57,15 +57,27 @@ def parse_role(name, body):
         raise DomainError(error.reason, type=error.type, field=error.field) from error
 
 
-def put_role(subject, name, body):
-    """Create or replace a role; returns True when it was created. Reserved roles can't be changed."""
+def put_role(subject, name, body, *, create_only=False):
+    """Create or replace a role; returns True when it was created. Reserved roles can't be changed.
+
+    With `create_only` an existing role is left alone and Conflict is raised (the editor's "Create role").
+    """
     _require(subject, A_PUT, WRITERS)
     descriptor = parse_role(name, body)
     now = now_ms()
+    try:
+        return _store_role(subject, name, descriptor, now, create_only)
+    except IntegrityError as error:  # created by a concurrent request between our read and our insert
+        raise Conflict(f"Role [{name}] already exists and cannot be created.", field="name") from error
+
+
+def _store_role(subject, name, descriptor, now, create_only):
     with database.atomic():
         existing = Role.get_or_none(Role.name == name)
         if existing is not None and existing.reserved:
             raise DomainError(f"Role [{name}] is reserved and may not be used.", field="name")
+        if existing is not None and create_only:
+            raise Conflict(f"Role [{name}] already exists and cannot be created.", field="name")
         if existing is None:
             Role.create(name=name, descriptor=descriptor, reserved=False, created=now, updated=now)
         else:

@@ -1,12 +1,16 @@
 """Users: create, change password, look up. Each operation takes the acting Subject."""
 
+import secrets
+
+from peewee import IntegrityError
+
 from webapp.db import database
 from webapp.models import Role, User, UserRole
 from webapp.security.passwords import PasswordError, check_password_rules, hash_password
 from webapp.security.permissions import Permission
 from webapp.services import audit
-from webapp.services.clock import now_ms
 from webapp.services.authentication import basic_cache, check_password, role_descriptors_for
+from webapp.services.clock import now_ms
 from webapp.services.errors import DomainError, NotFound, ValidationFailed, unauthorized
 
 RESERVED_USERNAMES = {"elastic", "kibana", "kibana_system", "logstash_system", "beats_system",
@@ -45,32 +49,61 @@ def unknown_roles(role_names):
     return [name for name in role_names if name not in existing]
 
 
-def create_native_user(subject, username, password, roles=(), full_name=None, email=None, enabled=True):
-    """Create a native user and return it."""
-    _require(subject, A_PUT)
-    problems = []
+PROFILE_MAX_LENGTH = 1024  # the full_name and email columns
+
+
+def profile_problems(full_name=None, email=None):
+    """{field: message} for a full name or email the user table can't hold."""
+    problems = {}
+    for name, value in (("full_name", full_name), ("email", email)):
+        if value is not None and (not isinstance(value, str) or len(value) > PROFILE_MAX_LENGTH):
+            problems[name] = f"{name} must be a string of at most {PROFILE_MAX_LENGTH} characters"
+    return problems
+
+
+def _first_generation():
+    # A fresh user starts at a random generation, so a session or cached credential of a deleted user
+    # whose row id the database hands out again can't match the new user.
+    return secrets.randbelow(2**30) + 1
+
+
+def new_user_problems(username, password, full_name=None, email=None):
+    """{field: ES's message} for every reason a native user can't be created with these values."""
+    fields = {}
     if message := username_problem(username):
-        problems.append(message)
+        fields["username"] = message
     elif username in RESERVED_USERNAMES:
-        problems.append(f"Username [{username}] is reserved and may not be used.")
+        fields["username"] = f"Username [{username}] is reserved and may not be used."
+    elif User.get_or_none((User.username == username) & (User.realm == "native")):
+        fields["username"] = f"user [{username}] already exists"
     try:
         check_password_rules(password)
     except PasswordError as error:
-        problems.append(str(error))
-    if problems:
-        raise ValidationFailed(problems)
-    if User.get_or_none((User.username == username) & (User.realm == "native")):
-        raise ValidationFailed([f"user [{username}] already exists"])
+        fields["password"] = str(error)
+    fields.update(profile_problems(full_name, email))
+    return fields
+
+
+def create_native_user(subject, username, password, roles=(), full_name=None, email=None, enabled=True):
+    """Create a native user and return it."""
+    _require(subject, A_PUT)
+    fields = new_user_problems(username, password, full_name, email)
+    if fields:
+        raise ValidationFailed(list(fields.values()), fields=fields)
+    exists = f"user [{username}] already exists"
     now = now_ms()
-    with database.atomic():
-        user = User.create(username=username, realm="native", full_name=full_name, email=email,
-                           enabled=enabled, password_hash=hash_password(password), metadata={},
-                           created=now, updated=now)
-        for role_name in dict.fromkeys(roles):
-            UserRole.create(user=user, role_name=role_name)
-        audit.record(subject, "user.create", target_type="user", target_id=f"{username}@native",
-                     after={"username": username, "roles": list(roles), "full_name": full_name,
-                            "email": email, "enabled": enabled})
+    try:
+        with database.atomic():
+            user = User.create(username=username, realm="native", full_name=full_name, email=email,
+                               enabled=enabled, password_hash=hash_password(password), metadata={},
+                               generation=_first_generation(), created=now, updated=now)
+            for role_name in dict.fromkeys(roles):
+                UserRole.create(user=user, role_name=role_name)
+            audit.record(subject, "user.create", target_type="user", target_id=f"{username}@native",
+                         after={"username": username, "roles": list(roles), "full_name": full_name,
+                                "email": email, "enabled": enabled})
+    except IntegrityError as error:  # a concurrent request created the same user first
+        raise ValidationFailed([exists], fields={"username": exists}) from error
     return user
 
 
@@ -88,6 +121,10 @@ def find_user(username, realm=None):
 
 def set_password(subject, username, password, realm=None):
     """Change a reserved/native user's password; ends their sessions and cached credentials."""
+    # An API key acts for its owner but may not change the owner's password on its own (as in ES). The
+    # privilege is checked before the lookup, so an unprivileged caller can't probe which users exist.
+    if subject.is_api_key or username != subject.username:
+        _require(subject, A_PASSWORD)
     user = find_user(username, realm)
     if not subject.owns(user.username, user.realm):
         _require(subject, A_PASSWORD)
@@ -172,8 +209,10 @@ def put_user(subject, username, *, password=None, roles=None, full_name=None, em
         problems.append("roles are missing")
     if (message := _metadata_problem(metadata)):
         problems.append(message)
+    profile = profile_problems(full_name, email)
+    problems += profile.values()
     if problems:
-        raise ValidationFailed(problems)
+        raise ValidationFailed(problems, fields=profile)
     if existing is None:
         create_native_user(subject, username, password, roles or [], full_name=full_name, email=email,
                            enabled=True if enabled is None else enabled)
@@ -247,6 +286,8 @@ def delete_user(subject, username, realm=None):
         if reserved is not None:
             raise DomainError(f"user [{username}] is reserved and cannot be deleted")
         return False
+    if user.realm == "reserved":
+        raise DomainError(f"user [{username}] is reserved and cannot be deleted")
     if subject.owns(user.username, user.realm):
         raise DomainError("users may not delete their own account")
     with database.atomic():
@@ -262,6 +303,6 @@ def change_own_password(subject, current_password, new_password):
     if subject.is_api_key or subject.realm not in PASSWORD_REALMS:
         raise DomainError("only reserved and native users have a password here")
     if check_password(subject.username, current_password) is None:
-        raise ValidationFailed(["the current password is not correct"], fields={"current_password":
-                                                                                 "The current password is not correct."})
+        raise ValidationFailed(["the current password is not correct"],
+                               fields={"current_password": "The current password is not correct."})
     return set_password(subject, subject.username, new_password, realm=subject.realm)
