@@ -30,8 +30,18 @@ SECURITY_HEADERS = {
 }
 
 
+_SECURITY_HEADER_ITEMS = tuple((name.lower(), name, value) for name, value in SECURITY_HEADERS.items())
+
+
 class MountedSessionInterface(SecureCookieSessionInterface):
     """Scope the session cookie to the path Keydesk is mounted at (e.g. /keydesk/ behind a proxy)."""
+
+    def open_session(self, app, request):
+        # The JSON API takes credentials only from the Authorization header: no session to read or write there
+        # (and not decoding one keeps the key-verification hot path short).
+        if request.path.startswith(("/_security", "/_license")):
+            return self.make_null_session(app)
+        return super().open_session(app, request)
 
     def get_cookie_path(self, app):
         if app.config.get("SESSION_COOKIE_PATH"):
@@ -51,9 +61,16 @@ def init_app(app):
     @app.after_request
     def _headers(response):
         # The same URL answers a partial to htmx and a page to the browser: caches must tell them apart.
-        response.vary.add("HX-Request")
-        for name, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
+        # One pass over the headers instead of a lookup per name: this runs on every request.
+        headers = response.headers
+        present = {name.lower() for name in headers.keys()}
+        if "vary" in present:
+            response.vary.add("HX-Request")
+        else:
+            headers.add("Vary", "HX-Request")
+        for lowered, name, value in _SECURITY_HEADER_ITEMS:
+            if lowered not in present:
+                headers.add(name, value)
         return response
 
 

@@ -6,7 +6,6 @@ Retry-After). Counters live in memory, or in Redis (KEYDESK_RATELIMIT_STORAGE_UR
 instances share them.
 """
 
-import functools
 import time
 
 from flask import g, request
@@ -75,6 +74,14 @@ def init_app(app):
     for number, hook in enumerate(hooks):
         if getattr(hook, "__func__", None) is Limiter._check_request_limit:
             hooks[number] = _outside(api.name, hook)
+    hooks = app.after_request_funcs.get(None, [])
+    for number, hook in enumerate(hooks):
+        if getattr(hook, "args", None) == (limiter,):  # Flask-Limiter's response-header hook
+            hooks[number] = _outside(api.name, hook, passthrough=True)
+    hooks = app.teardown_request_funcs.get(None, [])
+    for number, hook in enumerate(hooks):
+        if getattr(hook, "__self__", None) is limiter:  # resets a context the API never used
+            hooks[number] = _outside(api.name, hook)
     limits = [(item, key, scope) for text, key, scope in ((per_credential, credential_key, "api-credential"),
                                                            (per_address, _address, "api-address"))
               for item in parse_many(text)]
@@ -84,16 +91,16 @@ def init_app(app):
 
 # The API checks its two failure limits directly against the limiter's storage and strategy: Flask-Limiter's
 # per-request machinery cost a third of a verified request. Same limits, storage (memory or Redis) and 429.
-def _outside(blueprint, check):
-    """Flask-Limiter's check, skipped on a blueprint it has nothing to check on."""
+def _outside(blueprint, hook, passthrough=False):
+    """A Flask-Limiter hook, skipped on a blueprint it has nothing to do on (after-request hooks pass the
+    response through)."""
 
-    @functools.wraps(check)
-    def checked():
+    def skipped(*args):
         if request.blueprint != blueprint:
-            return check()
-        return None
+            return hook(*args)
+        return args[0] if passthrough else None
 
-    return checked
+    return skipped
 
 
 def _address():

@@ -2,16 +2,23 @@
 
 from flask import Blueprint
 
+from webapp.api import negotiation
+
 bp = Blueprint("api", __name__)
 
 # The official Elasticsearch clients refuse any answer that lacks this header.
 PRODUCT_HEADER = ("X-Elastic-Product", "Elasticsearch")
 
 
+@bp.before_request
+def _check_media_types():
+    negotiation.check_request()
+
+
 @bp.after_request
 def _product_header(response):
-    response.headers[PRODUCT_HEADER[0]] = PRODUCT_HEADER[1]
-    return response
+    response.headers.add(*PRODUCT_HEADER)
+    return negotiation.shape_response(response)
 
 
-from webapp.api import security  # noqa: E402,F401  (routes register themselves on bp)
+from webapp.api import keys, license, privileges, roles, security, users  # noqa: E402,F401  (routes register on bp)

@@ -1,10 +1,18 @@
-"""Identity endpoints: who is calling."""
+"""Identity endpoints (who is calling, which privileges exist) and ES's answers for unknown routes."""
 
-from flask import jsonify
+from flask import current_app, request
+from werkzeug.routing import Map, Rule
 
 from webapp.api import bp
+from webapp.api.negotiation import answer
+from webapp.api.parsing import bad_request, check_params
 from webapp.guard import current_subject, requires
+from webapp.security.permissions import has_privileges
 from webapp.security.privileges import CLUSTER_PRIVILEGES, INDEX_PRIVILEGES, REMOTE_CLUSTER_PRIVILEGES
+from webapp.security.descriptors import DescriptorError
+from webapp.services.errors import DomainError, from_descriptor_error
+
+ALL_METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"]
 
 
 def authenticate_body(subject):
@@ -42,16 +50,76 @@ def authenticate_body(subject):
 @bp.get("/_security/_authenticate")
 @requires()
 def authenticate():
-    """200 with the caller's identity (any authenticated caller may ask)."""
-    return jsonify(authenticate_body(current_subject()))
+    """200 with the caller's identity (any authenticated caller may ask).
+
+    Also the target of a reverse proxy's `auth_request`: the identity comes back in X-Keydesk-* headers,
+    and `?privilege=` (cluster) or `?index=...&index_privilege=...` make it answer 403 unless the caller
+    holds them, so the proxy can demand a privilege without parsing JSON.
+    """
+    check_params("privilege", "index", "index_privilege")
+    subject = current_subject()
+    required = required_privileges()
+    try:
+        granted = required is None or has_privileges(subject.permission, **required)["has_all_requested"]
+    except DescriptorError as error:
+        raise from_descriptor_error(error) from error
+    if not granted:
+        wanted = ", ".join(required["cluster"] + [f"{p} on {i}" for e in required["index"] for i in e["names"]
+                                                  for p in e["privileges"]])
+        raise DomainError(f"the credentials do not grant the privileges this check requires: [{wanted}]",
+                          type="security_exception", status=403)
+    response = answer(authenticate_body(subject))
+    response.headers["X-Keydesk-User"] = subject.username
+    response.headers["X-Keydesk-Realm"] = subject.realm
+    if subject.api_key_id:
+        response.headers["X-Keydesk-Api-Key-Id"] = subject.api_key_id
+    return response
+
+
+def required_privileges():
+    """The privileges the query string asks `_authenticate` to require, or None when it asks none."""
+    cluster = request.args.getlist("privilege")
+    indices = request.args.getlist("index")
+    index_privileges = request.args.getlist("index_privilege")
+    if not (cluster or indices or index_privileges):
+        return None
+    if bool(indices) != bool(index_privileges):
+        raise bad_request("[index] and [index_privilege] must be given together")
+    index = [{"names": indices, "privileges": index_privileges}] if indices else []
+    return {"cluster": cluster, "index": index}
 
 
 @bp.get("/_security/privilege/_builtin")
 @requires("read_security", "manage_security", action="cluster:admin/xpack/security/privilege/builtin/get")
 def builtin_privileges():
     """The privilege names Keydesk knows (cluster, index, remote cluster)."""
-    return jsonify({
+    check_params()
+    return answer({
         "cluster": sorted(CLUSTER_PRIVILEGES),
         "index": sorted(INDEX_PRIVILEGES),
         "remote_cluster": sorted(REMOTE_CLUSTER_PRIVILEGES),
     })
+
+
+def _allowed_methods(path):
+    """Methods the API's real routes take for `path` (the catch-all routes below left out)."""
+    routes = current_app.extensions.get("keydesk_api_routes")
+    if routes is None:
+        rules = [Rule(rule.rule, methods=rule.methods, endpoint=rule.endpoint)
+                 for rule in current_app.url_map.iter_rules()
+                 if rule.endpoint.startswith("api.") and rule.endpoint != "api.no_handler"]
+        routes = current_app.extensions["keydesk_api_routes"] = Map(rules)
+    return sorted(set(routes.bind("localhost").allowed_methods(path)) - {"HEAD", "OPTIONS"})
+
+
+@bp.route("/_license/<path:rest>", methods=ALL_METHODS)
+@bp.route("/_security/<path:rest>", methods=ALL_METHODS)
+@bp.route("/_security", methods=ALL_METHODS)
+def no_handler(rest=None):
+    """ES's answers for a path it doesn't serve (400) or a method the path doesn't take (405)."""
+    allowed = _allowed_methods(request.path)
+    if allowed:
+        raise DomainError(f"Incorrect HTTP method for uri [{request.full_path.rstrip('?')}] and method "
+                          f"[{request.method}], allowed: [{', '.join(allowed)}]", status=405,
+                          header={"Allow": ", ".join(allowed)})
+    raise bad_request(f"no handler found for uri [{request.full_path.rstrip('?')}] and method [{request.method}]")

@@ -2,12 +2,15 @@
 
 import base64
 import binascii
+import dataclasses
 import hashlib
+import json
 import secrets
 import threading
 import time
 from collections import OrderedDict
 
+from webapp.db import database
 from webapp.models import ApiKey, Role, User, UserRole
 from webapp.security.credentials import CredentialFormatError, decode_credential, verify_secret
 from webapp.security.passwords import verify_password
@@ -151,15 +154,87 @@ def authenticate_basic(value, address=None):
     cached = basic_cache.get(username, password)
     if cached is not None:
         user_id, generation = cached
-        user = User.get_or_none(User.id == user_id)
-        if user is not None and user.enabled and user.generation == generation:
-            return subject_for_user(user, VIA_BASIC, address)
+        # One query tells whether the user is still enabled, at the same generation, and whether anything
+        # their Subject is built from (profile, role links, role definitions) changed since it was built.
+        row = _fetch_one(_USER_STATE_SQL, user_id)
+        if row is not None and row[0] and row[1] == generation:
+            return subjects.get_or_build(("user", user_id, *row[1:]), address,
+                                         lambda: subject_for_user(User.get_by_id(user_id), VIA_BASIC))
         basic_cache.drop(username, password)
     user = check_password(username, password)
     if user is None:
         raise authentication_failed(detail=f"basic: unable to authenticate user [{username}]")
     basic_cache.put(username, password, user)
     return subject_for_user(user, VIA_BASIC, address)
+
+
+# Everything a Basic-authenticated Subject depends on, read in one statement on every request.
+_USER_STATE_SQL = (
+    'SELECT u.enabled, u.generation, u.updated, '
+    '(SELECT COUNT(*) FROM user_role ur JOIN role r ON r.name = ur.role_name WHERE ur.user_id = u.id), '
+    '(SELECT MAX(r.updated) FROM user_role ur JOIN role r ON r.name = ur.role_name WHERE ur.user_id = u.id) '
+    'FROM "user" u WHERE u.id = ?'
+)
+
+# Everything verifying an API key needs, in the order of the checks, read in one statement.
+_KEY_STATE_SQL = (
+    'SELECT k.invalidated, k.secret_hash, k.type, k.expiration, k.version, u.id, u.enabled, u.generation, '
+    'u.updated, (SELECT s.value FROM setting s WHERE s.name = \'api_keys.enabled\') '
+    'FROM api_key k LEFT JOIN "user" u ON u.username = k.owner_username AND u.realm = k.owner_realm '
+    'WHERE k.id = ?'
+)
+
+
+_STATEMENTS = {}
+
+
+def _fetch_one(statement, value):
+    """One row of a hot-path statement, run on the driver's cursor (no query building, no logging)."""
+    sql = _STATEMENTS.get((statement, database.param))
+    if sql is None:
+        sql = _STATEMENTS[(statement, database.param)] = statement.replace("?", database.param)
+    cursor = database.cursor()
+    try:
+        cursor.execute(sql, (value,))
+        return cursor.fetchone()
+    finally:
+        cursor.close()
+
+
+class SubjectCache:
+    """Subjects already built, keyed by a fingerprint of every row they were built from (and the address).
+
+    The fingerprint is read from the database on every request (one indexed statement), so an entry is
+    never used after what it describes changed: the cache saves rebuilding the Subject and its Permission,
+    not the check. Bounded in size (least recently used entries go first).
+    """
+
+    def __init__(self, max_entries=10_000):
+        self.max_entries = max_entries
+        self._entries = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get_or_build(self, fingerprint, address, build):
+        """The Subject for `fingerprint` seen from `address`, building it with `build()` when missing."""
+        key = (fingerprint, address)
+        with self._lock:
+            subject = self._entries.get(key)
+            if subject is not None:
+                self._entries.move_to_end(key)
+                return subject
+        subject = dataclasses.replace(build(), address=address)
+        with self._lock:
+            self._entries[key] = subject
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
+        return subject
+
+    def clear(self):
+        with self._lock:
+            self._entries.clear()
+
+
+subjects = SubjectCache()
 
 
 class LastUsedBuffer:
@@ -205,33 +280,43 @@ def authenticate_api_key(value, address=None, expected_type="rest", now=None):
     """The Subject for an ApiKey credential, checked as Elasticsearch does.
 
     Order: parse → exists → not invalidated → secret → type → not expired; then the owner must still exist
-    and be enabled, and API keys must be enabled. Each failure is a 401 naming the reason.
+    and be enabled, and API keys must be enabled. Each failure is a 401 naming the reason. The key, its
+    owner and the setting are read in one statement on every request, so a revoked key, a disabled owner
+    or switched-off API keys take effect at once; only the Subject built from them is reused.
     """
-    if not settings.api_keys_enabled():
-        raise authentication_failed(detail="API key: api keys are not enabled")
     try:
         key_id, secret = decode_credential(value)
     except CredentialFormatError as error:
+        if not settings.api_keys_enabled():
+            raise authentication_failed(detail="API key: api keys are not enabled") from error
         raise authentication_failed(detail=f"API key: {error}") from error
-    key = ApiKey.get_or_none(ApiKey.id == key_id)
-    if key is None:
+    row = _fetch_one(_KEY_STATE_SQL, key_id)
+    enabled = settings.api_keys_enabled() if row is None else row[9] is None or bool(json.loads(row[9]))
+    if not enabled:
+        raise authentication_failed(detail="API key: api keys are not enabled")
+    if row is None:
         raise authentication_failed(detail=f"API key: unable to find apikey with id {key_id}")
-    if key.invalidated:
+    invalidated, secret_hash, key_type, expiration, version, owner_id, owner_enabled = row[:7]
+    if invalidated:
         raise authentication_failed(detail=f"API key: api key [{key_id}] has been invalidated")
-    if not verify_secret(secret, key.secret_hash):
+    if not verify_secret(secret, secret_hash):
         raise authentication_failed(detail=f"API key: invalid credentials for API key [{key_id}]")
-    if key.type != expected_type:
+    if key_type != expected_type:
         raise authentication_failed(
             detail=f"API key: authentication expected API key type of [{expected_type}], "
-            f"but API key [{key_id}] has type [{key.type}]"
+            f"but API key [{key_id}] has type [{key_type}]"
         )
     now = now_ms() if now is None else now
-    if key.expiration is not None and key.expiration <= now:
+    if expiration is not None and expiration <= now:
         raise authentication_failed(detail="API key: api key is expired")
-    owner = User.get_or_none((User.username == key.owner_username) & (User.realm == key.owner_realm))
-    if owner is None or not owner.enabled:
+    if owner_id is None or not owner_enabled:
         raise authentication_failed(detail=f"API key: the owner of api key [{key_id}] is disabled or deleted")
-    last_used.note(key.id, now, address)
+    last_used.note(key_id, now, address)
+    return subjects.get_or_build(("key", key_id, version, owner_id, *row[7:9]), address,
+                                 lambda: _key_subject(ApiKey.get_by_id(key_id), User.get_by_id(owner_id)))
+
+
+def _key_subject(key, owner):
     return Subject(
         username=key.owner_username,
         realm=key.owner_realm,
@@ -246,5 +331,4 @@ def authenticate_api_key(value, address=None, expected_type="rest", now=None):
         role_descriptors=key.role_descriptors or {},
         api_key_id=key.id,
         api_key_name=key.name,
-        address=address,
     )

@@ -1,0 +1,26 @@
+"""`_has_privileges`: what the caller (for an API key, its effective privileges) may do, as ES answers it."""
+
+from webapp.api import bp
+from webapp.api.negotiation import answer
+from webapp.api.parsing import bad_request, check_params, json_body
+from webapp.guard import current_subject, requires
+from webapp.security.descriptors import DescriptorError, parse_has_privileges_request
+from webapp.security.permissions import has_privileges
+from webapp.services.errors import from_descriptor_error
+
+
+@bp.route("/_security/user/_has_privileges", methods=["GET", "POST"])
+@bp.route("/_security/user/<username>/_has_privileges", methods=["GET", "POST"])
+@requires()
+def has_privileges_view(username=None):
+    """200 with {username, has_all_requested, cluster, index, application}."""
+    check_params()
+    subject = current_subject()
+    if username is not None and username != subject.username:
+        raise bad_request("users may only check the privileges of their own account")
+    try:
+        checks = parse_has_privileges_request(json_body(required=True), username=subject.username)
+        result = has_privileges(subject.permission, **checks)
+    except DescriptorError as error:
+        raise from_descriptor_error(error) from error
+    return answer({"username": subject.username, **result})
