@@ -1,0 +1,95 @@
+"""End to end through nginx: two gunicorn instances on one PostgreSQL database, mounted at /keydesk/,
+signed in by the proxy realm, driven with Chromium and the official Elasticsearch client."""
+
+import json
+import re
+import urllib.error
+import urllib.request
+
+import pytest
+from elasticsearch import AuthenticationException, Elasticsearch
+from playwright.sync_api import expect
+
+from tests.browser.deployment import Deployment
+
+
+@pytest.fixture(scope="module")
+def deployment(tmp_path_factory):
+    running = Deployment(tmp_path_factory.mktemp("deployment"))
+    try:
+        yield running.start()
+    finally:
+        running.stop()
+
+
+def fetch(url, headers=None):
+    """(status, json body or None) of a GET, without raising on 4xx."""
+    request = urllib.request.Request(url, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as error:
+        return error.code, None
+
+
+def test_key_lifecycle_through_nginx_on_two_instances(browser, deployment):
+    context = browser.new_context(base_url=deployment.url_a, extra_http_headers={"X-E2E-User": "alice"})
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    try:
+        # Signed in by the proxy header, as alice@proxy, on instance A under /keydesk/.
+        page.goto("/keydesk/keys/")
+        expect(page).to_have_url(re.compile(r"/keydesk/keys/"))
+        nav = page.get_by_role("navigation", name="Main")
+        expect(nav).to_contain_text("alice")
+        expect(nav).to_contain_text("(proxy)")
+
+        page.get_by_role("button", name="Create API key").first.click()
+        dialog = page.get_by_role("dialog")
+        dialog.get_by_label("Name").fill("e2e-key")
+        dialog.get_by_role("button", name="Create API key").click()
+        credential = page.get_by_label("API key", exact=True)
+        expect(credential).to_have_value(re.compile(r"^[A-Za-z0-9+/=]{40,}$"))
+        encoded = credential.input_value()
+
+        # The key works on instance B, through nginx, with the official client.
+        client = Elasticsearch(f"{deployment.url_b}/keydesk", api_key=encoded, request_timeout=10)
+        who = client.security.authenticate()
+        assert who["username"] == "alice"
+        assert who["authentication_realm"]["name"] == "_es_api_key"
+        assert who["api_key"]["name"] == "e2e-key"
+
+        # The auth_request-protected service lets the key in, and is told who it is.
+        status, body = fetch(f"{deployment.url_b}/internal-app/", {"Authorization": f"ApiKey {encoded}"})
+        assert status == 200 and body["user"] == "alice" and body["service"] == "internal-app"
+        assert fetch(f"{deployment.url_b}/internal-app/")[0] == 401
+
+        # Revoke in the browser on instance A ...
+        page.goto("/keydesk/keys/")
+        page.get_by_role("button", name="Delete e2e-key").click()
+        page.get_by_role("dialog").get_by_role("button", name="Delete", exact=True).click()
+        expect(page.get_by_role("status").filter(has_text="Deleted")).to_be_visible()
+
+        # ... and it is refused at once on instance B, by the API and by the proxy check.
+        with pytest.raises(AuthenticationException):
+            client.security.authenticate()
+        assert fetch(f"{deployment.url_b}/internal-app/", {"Authorization": f"ApiKey {encoded}"})[0] == 401
+    finally:
+        context.close()
+
+
+def test_a_client_cannot_send_its_own_proxy_user_header(deployment):
+    request = urllib.request.Request(f"{deployment.url_a}/keydesk/account/", headers={"X-Remote-User": "elastic"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        # nginx replaced the header with the (empty) single sign-on user: signed out, sent to log in.
+        assert response.url.endswith("/keydesk/login?next=/keydesk/account/")
+        assert "Log in" in response.read().decode()
+
+
+def test_static_assets_and_redirects_work_under_the_prefix(deployment):
+    with urllib.request.urlopen(f"{deployment.url_a}/keydesk/login", timeout=10) as response:
+        html = response.read().decode()
+    for asset in re.findall(r'(?:href|src)="(/keydesk/static/[^"]+)"', html):
+        with urllib.request.urlopen(f"{deployment.url_a}{asset}", timeout=10) as response:
+            assert response.status == 200
+    assert 'action="/keydesk/login"' in html
