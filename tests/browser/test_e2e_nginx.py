@@ -93,3 +93,22 @@ def test_static_assets_and_redirects_work_under_the_prefix(deployment):
         with urllib.request.urlopen(f"{deployment.url_a}{asset}", timeout=10) as response:
             assert response.status == 200
     assert 'action="/keydesk/login"' in html
+
+
+def test_a_disabled_user_is_refused_at_once_on_the_other_instance(deployment):
+    admin_a = Elasticsearch(f"{deployment.url_a}/keydesk", basic_auth=("elastic", deployment.password),
+                            request_timeout=10)
+    admin_a.security.put_user(username="carol", password="carol-password", roles=["api_key_user"])
+    carol_b = Elasticsearch(f"{deployment.url_b}/keydesk", basic_auth=("carol", "carol-password"),
+                            request_timeout=10)
+    key = carol_b.security.create_api_key(name="carol-key")
+    carol_key_b = Elasticsearch(f"{deployment.url_b}/keydesk", api_key=key["encoded"], request_timeout=10)
+    assert carol_b.security.authenticate()["username"] == "carol"  # Basic now cached on instance B
+    assert carol_key_b.security.authenticate()["api_key"]["id"] == key["id"]
+    admin_a.security.disable_user(username="carol")
+    with pytest.raises(AuthenticationException):
+        carol_b.security.authenticate()
+    with pytest.raises(AuthenticationException):
+        carol_key_b.security.authenticate()
+    admin_a.security.enable_user(username="carol")
+    assert carol_key_b.security.authenticate()["username"] == "carol"

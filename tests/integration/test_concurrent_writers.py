@@ -50,3 +50,28 @@ def _check(results):
     assert ApiKey.select().where(ApiKey.version == 2).count() == WORKERS * KEYS_PER_WORKER - WORKERS * 5
     updates = AuditEvent.select().where(AuditEvent.action == "api_key.update").count()
     assert updates == WORKERS * KEYS_PER_WORKER
+
+
+def _purge(database_url):
+    from webapp import create_app
+    from webapp.services.retention import purge_keys
+    from webapp.services.system import system_subject
+
+    create_app({"KEYDESK_DATABASE_URL": database_url, "SECRET_KEY": "k"})
+    with database.connection_context():
+        return purge_keys(system_subject(), retention_ms=1000)
+
+
+def test_purge_on_several_instances_at_once_deletes_each_key_once(app, make_user, subject_of):
+    from webapp.services import api_keys
+    from webapp.services.clock import DAY_MS, now_ms
+
+    with database.connection_context():
+        owner = subject_of(make_user("old-keys", ["api_key_user"]))
+        ids = [api_keys.create_api_key(owner, name=f"old{n}").id for n in range(40)]
+        ApiKey.update(invalidated=True, invalidation=now_ms() - DAY_MS).where(ApiKey.id.in_(ids[:30])).execute()
+    with multiprocessing.get_context("spawn").Pool(WORKERS) as pool:
+        deleted = pool.map(_purge, [app.config["KEYDESK_DATABASE_URL"]] * WORKERS)
+    assert sum(deleted) == 30
+    with database.connection_context():
+        assert ApiKey.select().count() == 10
