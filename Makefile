@@ -57,6 +57,7 @@ lint: setup-test
 
 bench: setup-test
 	$(BIN)/python bench/keys_page.py
+	$(BIN)/python bench/verify.py
 
 clean:
 	rm -rf $(VENV) node_modules static/vendor .pytest_cache

@@ -2,6 +2,8 @@
 
 from flask import jsonify, render_template, request
 from htmx_flask import make_response
+from peewee import InterfaceError, OperationalError
+from playhouse.pool import MaxConnectionsExceeded
 from werkzeug.exceptions import HTTPException
 
 from webapp.services.errors import DomainError
@@ -68,6 +70,7 @@ _HTML_TITLES = {
     409: "Conflict",
     413: "Too large",
     429: "Too many attempts",
+    503: "Temporarily unavailable",
 }
 
 
@@ -94,6 +97,23 @@ def http_error_response(error):
     return response
 
 
+def database_unavailable_response(error):
+    """The database can't be reached or stays locked: 503 with Retry-After, nothing half-done (the
+    transaction, if any, was rolled back), and no connection details shown."""
+    from flask import current_app, g
+
+    g.keydesk_database_down = True
+    current_app.logger.error("database unavailable on %s %s: %s", request.method, request.path, error)
+    reason = "the security store is temporarily unavailable; retry later"
+    if wants_json():
+        response = es_error(503, "status_exception", reason)
+    else:
+        response = html_error(503, _HTML_TITLES[503], "The database can't be reached right now. Nothing was "
+                                                     "changed; please try again in a moment.")
+    response.headers["Retry-After"] = "5"
+    return response
+
+
 def unexpected_error_response(error):
     """Last resort: log it, and answer without a stack trace."""
     from flask import current_app
@@ -107,4 +127,6 @@ def unexpected_error_response(error):
 def init_app(app):
     app.register_error_handler(DomainError, domain_error_response)
     app.register_error_handler(HTTPException, http_error_response)
+    for unavailable in (OperationalError, InterfaceError, MaxConnectionsExceeded):
+        app.register_error_handler(unavailable, database_unavailable_response)
     app.register_error_handler(Exception, unexpected_error_response)

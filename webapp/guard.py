@@ -36,6 +36,8 @@ class SessionUser(flask_login.UserMixin):
 
 @login_manager.user_loader
 def _load_session_user(session_id):
+    if g.get("keydesk_database_down"):  # drawing the outage page: nobody is signed in for it
+        return None
     user_id, _, rest = str(session_id).partition(":")
     generation, _, created = rest.partition(":")
     try:
@@ -138,4 +140,7 @@ def init_app(app):
 
     @app.context_processor
     def _inject_subject():
-        return {"subject": None if wants_json() else current_subject()}
+        # The 503 page for a database outage is drawn without asking the database who is signed in.
+        if wants_json() or g.get("keydesk_database_down"):
+            return {"subject": None}
+        return {"subject": current_subject()}

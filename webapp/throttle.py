@@ -6,6 +6,7 @@ Retry-After). Counters live in memory, or in Redis (KEYDESK_RATELIMIT_STORAGE_UR
 instances share them.
 """
 
+import logging
 import time
 
 from flask import g, request
@@ -16,6 +17,8 @@ from werkzeug.exceptions import TooManyRequests
 from webapp.security.credentials import CredentialFormatError, decode_credential
 from webapp.services.authentication import parse_basic
 from webapp.services.errors import AuthenticationFailed
+
+log = logging.getLogger(__name__)
 
 limiter = Limiter(key_func=lambda: request.remote_addr or "unknown", default_limits=[])
 
@@ -57,6 +60,9 @@ def init_app(app):
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["KEYDESK_RATELIMIT_STORAGE_URL"])
     # Flask-Limiter would otherwise inherit "enabled" from the previous app bound to the same limiter.
     app.config.setdefault("RATELIMIT_ENABLED", True)
+    # With the counters' store (Redis) down, throttling pauses (logged) rather than refusing everyone:
+    # credentials are still checked in full on every request.
+    app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
     limiter.init_app(app)
     per_credential = app.config["KEYDESK_AUTH_FAILURES_PER_CREDENTIAL"]
     per_address = app.config["KEYDESK_AUTH_FAILURES_PER_ADDRESS"]
@@ -112,14 +118,22 @@ def _refuse_throttled(limits):
         return
     for item, key, scope in limits:
         identifiers = (key(), scope)
-        if not limiter.limiter.test(item, *identifiers):
-            reset_at = limiter.limiter.get_window_stats(item, *identifiers)[0]
+        try:
+            allowed = limiter.limiter.test(item, *identifiers)
+            reset_at = None if allowed else limiter.limiter.get_window_stats(item, *identifiers)[0]
+        except Exception as error:  # the store is unreachable: see init_app
+            log.warning("throttle store unavailable, not throttling: %s", error)
+            return
+        if not allowed:
             g.keydesk_retry_after = max(1, int(reset_at - time.time()) + 1)
             raise TooManyRequests(API_MESSAGE)
 
 
 def _count_failure(limits, response):
     if limiter.enabled and _failed(response):
-        for item, key, scope in limits:
-            limiter.limiter.hit(item, key(), scope)
+        try:
+            for item, key, scope in limits:
+                limiter.limiter.hit(item, key(), scope)
+        except Exception as error:  # the store is unreachable: see init_app
+            log.warning("throttle store unavailable, failure not counted: %s", error)
     return response

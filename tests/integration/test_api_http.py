@@ -6,7 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import ELASTIC_PASSWORD, basic_header
+from tests.conftest import ELASTIC_PASSWORD, basic_header, count
 
 ELASTIC = basic_header("elastic", ELASTIC_PASSWORD)
 JSON = {**ELASTIC, "Content-Type": "application/json"}
@@ -139,6 +139,7 @@ ENDPOINTS = [
 def test_no_bad_body_ever_gets_a_500(client, method, path):
     client.post("/_license/start_trial?acknowledge=true", headers=ELASTIC)  # so cross-cluster bodies are read
     for body in BAD_BODIES:
+        count("fuzz: malformed JSON API bodies")
         response = client.open(path, method=method, data=body.encode("utf-8", "surrogateescape")
                                if body != "\xff\xfe" else b"\xff\xfe", headers=JSON)
         assert 400 <= response.status_code < 500, (body[:40], response.get_data(as_text=True))
@@ -227,6 +228,7 @@ VALUES = st.recursive(
 @given(endpoint=st.sampled_from(ENDPOINTS), body=st.dictionaries(st.sampled_from(BODY_KEYS), VALUES, max_size=5))
 def test_random_bodies_never_get_a_500(client, endpoint, body):
     method, path = endpoint
+    count("fuzz: random JSON API bodies")
     response = client.open(path, method=method, data=json.dumps(body), headers=JSON)
     assert response.status_code < 500, (body, response.get_data(as_text=True))
     assert response.headers["X-Elastic-Product"] == "Elasticsearch"

@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from tests.conftest import ELASTIC_PASSWORD, USER_PASSWORD
+from tests.conftest import ELASTIC_PASSWORD, USER_PASSWORD, count
 from webapp.models import ApiKey, User
 from webapp.services import api_keys
 from webapp.services.authentication import subject_for_user
@@ -258,3 +258,4 @@ def test_every_route_for_every_caller(app, callers):
                                    f"expected {expected[caller]}, got {response.status_code}"))
     assert mismatches == [], "\n".join(map(str, mismatches))
     assert checked == len(ROUTES) * len(CALLERS)
+    count("authorization: route x method x caller checks", checked)

@@ -10,6 +10,7 @@ import signal
 
 import pytest
 
+from tests.conftest import count
 from webapp.db import database
 from webapp.models import ApiKey, AuditEvent, User
 
@@ -69,6 +70,7 @@ def test_sigkill_mid_write_leaves_all_or_nothing(app, make_user, subject_of, ope
         with database.connection_context():  # mid-transaction, other readers see nothing of it
             assert ApiKey.select().where(ApiKey.invalidated == True).count() == 0  # noqa: E712
         os.kill(child.pid, signal.SIGKILL)
+        count(f"faults: worker killed (SIGKILL) mid-{operation}")
     finally:
         child.join(30)
     assert child.exitcode == -signal.SIGKILL

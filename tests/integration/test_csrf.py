@@ -4,6 +4,7 @@ import re
 
 import pytest
 
+from tests.conftest import count
 from tests.integration.test_authorization_matrix import DUMMY_VALUES
 
 STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
@@ -20,7 +21,8 @@ def _state_changing_html_routes(app):
             continue
         for method in sorted(rule.methods & STATE_CHANGING):
             values = {arg: DUMMY_VALUES.get(arg, "x") for arg in rule.arguments}
-            yield rule.endpoint, method, re.sub(r"<(?:[^:>]+:)?([^>]+)>", lambda m: values[m.group(1)], rule.rule)
+            url = re.sub(r"<(?:[^:>]+:)?([^>]+)>", lambda m, values=values: values[m.group(1)], rule.rule)
+            yield rule.endpoint, method, url
 
 
 def test_there_are_state_changing_routes_to_check(app):
@@ -39,6 +41,7 @@ def test_state_changing_routes_refuse_missing_or_wrong_tokens(app, auth, client,
                 headers["X-CSRFToken"] = token_header
                 data["csrf_token"] = token_header
             response = client.open(url, method=method, headers=headers, data=data)
+            count("CSRF: state-changing requests sent without a valid token")
             body = response.get_data(as_text=True)
             if response.status_code != 400 or "CSRF" not in body:
                 failures.append((endpoint, method, as_htmx, response.status_code))

@@ -4,6 +4,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.conftest import count
 from webapp.models import ApiKey
 from webapp.services import key_query
 from webapp.services.date_math import parse_date_math
@@ -406,6 +407,7 @@ QUERIES = st.one_of(JSONISH, st.builds(lambda kind, body: {kind: body}, st.sampl
         ["terms", "range", "filter", "filters", "missing", "cardinality", "value_count", "date_range"]), JSONISH)),
     max_size=2)), sort=st.one_of(st.none(), JSONISH), after=st.one_of(st.none(), JSONISH))
 def test_no_request_makes_the_query_api_fail_other_than_with_a_400(keys, query, aggs, sort, after):
+    count("fuzz: random key queries (query, aggs, sort, search_after)")
     try:
         key_query.query_api_keys(system_subject(), query=query, aggs=aggs, sort=sort, search_after=after)
     except DomainError as error:

@@ -7,6 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from werkzeug.datastructures import MultiDict
 
+from tests.conftest import count
 from webapp.security.descriptors import parse_role_descriptor
 from webapp.security.privileges import CLUSTER_PRIVILEGES, INDEX_PRIVILEGES
 from webapp.services import role_forms
@@ -77,6 +78,7 @@ def posted(form):
 @settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
 @given(descriptors())
 def test_the_form_round_trips_every_descriptor_it_can_show(descriptor):
+    count("fuzz: generated role descriptors through the role form")
     form = role_forms.form_from_descriptor("generated", descriptor)
     assert form.representable
     again = role_forms.form_from_fields(posted(form))
@@ -86,6 +88,7 @@ def test_the_form_round_trips_every_descriptor_it_can_show(descriptor):
 @settings(max_examples=100, suppress_health_check=[HealthCheck.too_slow])
 @given(descriptors())
 def test_the_json_view_round_trips_exactly(descriptor):
+    count("fuzz: generated role descriptors through the role form")
     form = role_forms.form_from_descriptor("generated", descriptor, mode="json")
     again = role_forms.form_from_fields(posted(form))
     assert again.mode == "json"
@@ -96,6 +99,7 @@ def test_the_json_view_round_trips_exactly(descriptor):
 @settings(max_examples=60, suppress_health_check=[HealthCheck.too_slow])
 @given(descriptors())
 def test_switching_to_json_and_back_changes_nothing(descriptor):
+    count("fuzz: generated role descriptors through the role form")
     form = role_forms.form_from_descriptor("generated", descriptor)
     as_json = role_forms.to_json_view(role_forms.form_from_fields(posted(form)))
     assert json.loads(as_json.json) == descriptor
