@@ -15,6 +15,7 @@ def create_app(config=None):
         api,
         audit,
         auth,
+        bodies,
         cli,
         db,
         errors,
@@ -46,5 +47,6 @@ def create_app(config=None):
         app.register_blueprint(blueprint)
     extensions.csrf.exempt(api.bp)  # credentials come only from the Authorization header there
     throttle.init_app(app)
+    bodies.init_app(app)
     cli.init_app(app)
     return app

@@ -23,9 +23,13 @@ DEFAULTS = {
     "BASIC_AUTH_CACHE_SECONDS": 60,
     "AUTH_FAILURES_PER_CREDENTIAL": "10 per minute",
     "AUTH_FAILURES_PER_ADDRESS": "30 per minute",
+    # The largest request body accepted, in bytes (JSON API and forms alike); larger ones are answered 413.
+    # Werkzeug enforces it on Content-Length, webapp/bodies.py on chunked bodies (which gunicorn hands over
+    # without a length). Limits inside a body (JSON depth, metadata size, ...): webapp/security/limits.py.
+    "MAX_REQUEST_BYTES": 1024 * 1024,
 }
 
-_INT_SETTINGS = {"PROXY_HOPS", "LAST_USED_FLUSH_SECONDS", "BASIC_AUTH_CACHE_SECONDS"}
+_INT_SETTINGS = {"PROXY_HOPS", "LAST_USED_FLUSH_SECONDS", "BASIC_AUTH_CACHE_SECONDS", "MAX_REQUEST_BYTES"}
 _BOOL_SETTINGS = {"SECURE_COOKIES"}
 
 
@@ -69,7 +73,6 @@ def load_config(app, overrides=None, environ=None):
         SESSION_COOKIE_SAMESITE="Lax",
         PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
-        MAX_CONTENT_LENGTH=1024 * 1024,
     )
     app.config.update({f"KEYDESK_{name}": value for name, value in DEFAULTS.items()})
     app.config.update({f"KEYDESK_{k}": v for k, v in _from_environment(environ).items()})
@@ -81,6 +84,12 @@ def load_config(app, overrides=None, environ=None):
         app.config["KEYDESK_DATABASE_URL"] = f"sqlite:///{Path(app.instance_path) / 'keydesk.sqlite3'}"
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = app.config["KEYDESK_SECRET_KEY"] or _secret_key(app.instance_path)
+    # One limit for the whole body, a form's fields included (Werkzeug's own default for a form field is lower).
+    max_bytes = int(app.config["KEYDESK_MAX_REQUEST_BYTES"])
+    if max_bytes < 1024:
+        raise ValueError(f"KEYDESK_MAX_REQUEST_BYTES must be at least 1024, got {max_bytes}")
+    app.config["MAX_CONTENT_LENGTH"] = max_bytes
+    app.config["MAX_FORM_MEMORY_SIZE"] = max_bytes
     secure = bool(app.config["KEYDESK_SECURE_COOKIES"]) or bool(app.config.get("SESSION_COOKIE_SECURE"))
     app.config["SESSION_COOKIE_SECURE"] = secure
     app.config["REMEMBER_COOKIE_SECURE"] = secure

@@ -1,12 +1,40 @@
 """The Peewee database: one proxy, initialised from a URL, connected per request."""
 
+import re
 import threading
 from urllib.parse import parse_qs, urlparse
 
 from peewee import DatabaseProxy, SqliteDatabase
 from playhouse.pool import PooledPostgresqlDatabase, PooledSqliteDatabase
 
+from webapp.services.errors import DomainError
+
 database = DatabaseProxy()
+
+# Text no column can hold on PostgreSQL (NUL), or that no driver can encode (an unpaired UTF-16 surrogate,
+# which only a JSON `\ud800` escape produces). Refused on both databases alike, before the statement runs.
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+UNSTORABLE_TEXT = ("text containing the NUL character or an unpaired surrogate can't be stored or searched "
+                   "for")
+
+
+class _RefusesUnstorableText:
+    """Checks every statement's parameters: a 400 DomainError, never the driver's error (a 500)."""
+
+    def execute_sql(self, sql, params=None):
+        if params:
+            for value in params:
+                if isinstance(value, str) and UNSTORABLE.search(value):
+                    raise DomainError(UNSTORABLE_TEXT)
+        return super().execute_sql(sql, params)
+
+
+class KeydeskSqliteDatabase(_RefusesUnstorableText, PooledSqliteDatabase):
+    pass
+
+
+class KeydeskPostgresqlDatabase(_RefusesUnstorableText, PooledPostgresqlDatabase):
+    pass
 
 # WAL lets readers run beside one writer; busy_timeout makes a second writer wait instead of failing.
 SQLITE_PRAGMAS = {
@@ -36,13 +64,13 @@ def database_for_url(url):
         # Pooled: a request reuses an open connection (pragmas already set) instead of opening the file and
         # setting the pragmas again, which was the largest fixed cost of every request. A connection handed
         # back inside a transaction is rolled back first.
-        return PooledSqliteDatabase(
+        return KeydeskSqliteDatabase(
             path, pragmas=SQLITE_PRAGMAS, check_same_thread=False, lock_type="IMMEDIATE",
             max_connections=None, stale_timeout=600,
         )
     if parsed.scheme in {"postgres", "postgresql"}:
         options = {k: v[-1] for k, v in parse_qs(parsed.query).items()}
-        return PooledPostgresqlDatabase(
+        return KeydeskPostgresqlDatabase(
             (parsed.path or "/")[1:] or "postgres",
             user=parsed.username,
             password=parsed.password,

@@ -9,6 +9,7 @@ from werkzeug.exceptions import HTTPException
 from webapp.services.errors import DomainError
 
 JSON_BLUEPRINTS = {"api"}
+JSON_PATHS = ("/_security", "/_license")
 WWW_AUTHENTICATE = ['Basic realm="security", charset="UTF-8"', "ApiKey"]
 
 # Elasticsearch's error type for plain HTTP failures.
@@ -26,8 +27,10 @@ _HTTP_TYPES = {
 
 
 def wants_json():
-    """JSON for the Elasticsearch-compatible API, wherever it is mounted."""
-    return request.blueprint in JSON_BLUEPRINTS
+    """JSON for the Elasticsearch-compatible API, wherever it is mounted. Also for a path under its prefixes
+    that no route matched (`/_security/`, a line break in the path): those requests have no session (see
+    MountedSessionInterface), so a page, which needs one for its CSRF token, could not be rendered."""
+    return request.blueprint in JSON_BLUEPRINTS or request.path.startswith(JSON_PATHS)
 
 
 def wants_partial():
@@ -84,12 +87,37 @@ def domain_error_response(error):
     return html_error(error.status, _HTML_TITLES.get(error.status, "Something went wrong"), error.reason)
 
 
+def too_large_reason(length=None):
+    """The JSON API's reason for a body over KEYDESK_MAX_REQUEST_BYTES (`length` when the request declared it)."""
+    from flask import current_app
+
+    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    if length:
+        return f"request body is too large: [{length}] bytes, at most [{limit}] are accepted"
+    return f"request body is too large: at most [{limit}] bytes are accepted"
+
+
+def _too_large_message():
+    from flask import current_app
+
+    limit = current_app.config.get("MAX_CONTENT_LENGTH") or 0
+    if limit and limit % (1024 * 1024) == 0:
+        size = f"{limit // (1024 * 1024):,} MiB"
+    else:
+        size = f"{limit // 1024:,} KiB" if limit % 1024 == 0 else f"{limit:,} bytes"
+    return (f"The request is larger than Keydesk accepts (at most {size}). Nothing was changed; shorten what "
+            "you entered and try again.")
+
+
 def http_error_response(error):
     status = error.code or 500
+    description = error.description
+    if status == 413:  # Werkzeug's words name no limit; ours do
+        description = too_large_reason(request.content_length) if wants_json() else _too_large_message()
     if wants_json():
-        response = es_error(status, _HTTP_TYPES.get(status, "exception"), error.description or error.name)
+        response = es_error(status, _HTTP_TYPES.get(status, "exception"), description or error.name)
     else:
-        response = html_error(status, _HTML_TITLES.get(status, error.name), error.description)
+        response = html_error(status, _HTML_TITLES.get(status, error.name), description)
     if status == 429:
         from webapp.throttle import retry_after_seconds
 

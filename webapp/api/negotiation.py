@@ -41,8 +41,9 @@ def check_request():
     length = request.content_length
     limit = current_app.config.get("MAX_CONTENT_LENGTH")
     if limit and length and length > limit:
-        raise DomainError(f"request body is too large: [{request.content_length}] bytes, at most [{limit}] "
-                          "are accepted", type="content_too_long_exception", status=413)
+        from webapp.errors import too_large_reason
+
+        raise DomainError(too_large_reason(length), type="content_too_long_exception", status=413)
     has_body = bool(request.content_length) or request.headers.get("Transfer-Encoding") == "chunked"
     content_base, content_version = _media_type(content_type) if content_type else (None, None)
     if has_body and content_type and content_base not in JSON_TYPES:

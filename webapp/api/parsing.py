@@ -11,6 +11,7 @@ import re
 
 from flask import request
 
+from webapp.security import limits
 from webapp.security.descriptor_fields import token
 from webapp.services.errors import DomainError
 
@@ -102,12 +103,13 @@ def json_body(required=False):
             raise bad_request("request body is required", type=PARSE)
         return None
     try:
-        value = json.loads(text, parse_constant=_no_constant)
+        value = limits.loads(text, parse_constant=_no_constant)  # the nesting is checked before decoding
+    except limits.NestingTooDeep as error:
+        raise bad_request(f"[{error.lineno}:{error.colno}] the request body is nested more than "
+                          f"[{error.limit}] levels deep (objects and arrays)", type=X_CONTENT_PARSE) from error
     except json.JSONDecodeError as error:
         raise bad_request(f"[{error.lineno}:{error.colno}] {_json_problem(error)}", type=X_CONTENT_PARSE) \
             from error
-    except RecursionError as error:
-        raise bad_request("the request body is nested too deeply", type=X_CONTENT_PARSE) from error
     if value is None:
         raise bad_request("[1:1] Expected START_OBJECT but found VALUE_NULL", type=X_CONTENT_PARSE)
     return value

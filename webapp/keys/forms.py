@@ -4,6 +4,7 @@ import json
 from datetime import UTC, datetime
 
 from webapp.keys import bp
+from webapp.security import limits
 from webapp.services import api_keys
 from webapp.services.api_keys import UNSET
 from webapp.services.clock import DAY_MS, now_ms
@@ -18,7 +19,6 @@ from webapp.services.key_details import (
 MAX_DAYS = 36_500
 FORM_FIELDS = ("name", "type", "control", "role_descriptors", "access", "expires", "days", "add_metadata",
                "metadata")
-MAX_FIELD = 100_000
 DAYS_MESSAGE = "Enter a whole number of days, 1 or more."
 
 
@@ -27,8 +27,9 @@ def pretty(value):
 
 
 def form_values(form):
-    """The raw values of a create or update form, kept to show again beside any messages."""
-    return {name: (form.get(name) or "")[:MAX_FIELD] for name in FORM_FIELDS}
+    """The raw values of a create or update form, kept to show again beside any messages. They are whole (the
+    request body limit bounds them): a cut value would be refused for the wrong reason, or saved cut."""
+    return {name: form.get(name) or "" for name in FORM_FIELDS}
 
 
 def create_defaults(subject):
@@ -51,7 +52,11 @@ def _json_object(text, field, what, errors):
         errors[field] = f"Enter {what}, or turn this option off."
         return None
     try:
-        value = json.loads(text)
+        value = limits.loads(text)
+    except limits.NestingTooDeep as error:
+        errors[field] = (f"The JSON is nested more than {error.limit} levels deep (line {error.lineno}, column "
+                         f"{error.colno}); Keydesk accepts at most {error.limit} levels of objects and arrays.")
+        return None
     except ValueError as error:
         errors[field] = f"Enter valid JSON: {error.msg} (line {error.lineno}, column {error.colno})."
         return None

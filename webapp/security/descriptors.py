@@ -19,6 +19,7 @@ from webapp.security.descriptor_fields import (
     token,
     validation_error,
 )
+from webapp.security.limits import metadata_size_problem
 from webapp.security.privileges import (
     REMOTE_CLUSTER_PRIVILEGES,
     is_valid_cluster_privilege,
@@ -301,6 +302,8 @@ def validation_problems(descriptor, *, allow_reserved_metadata=False, field_pref
             isinstance(key, str) and key.startswith(RESERVED_METADATA_PREFIX) for key in metadata):
         problems.append((field_prefix + "metadata",
                          f"role descriptor metadata keys may not start with [{RESERVED_METADATA_PREFIX}]"))
+    if (too_large := metadata_size_problem(metadata, "role descriptor metadata")):
+        problems.append((field_prefix + "metadata", too_large))
     for workflow in (descriptor.get("restriction") or {}).get("workflows") or ():
         if workflow.lower() not in WORKFLOWS:
             problems.append((field_prefix + "restriction.workflows",

@@ -27,6 +27,8 @@ def check_password_rules(password):
     """Raise PasswordError with Elasticsearch's message when the password can't be used."""
     if not isinstance(password, str) or len(password) < MIN_PASSWORD_LENGTH:
         raise PasswordError("passwords must be at least [6] characters long")
+    if any("\ud800" <= char <= "\udfff" for char in password):  # only a JSON escape can produce one
+        raise PasswordError("passwords may not contain unpaired surrogates (invalid Unicode)")
 
 
 def _prepare(password):

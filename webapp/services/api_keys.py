@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from webapp.db import database, is_sqlite
 from webapp.models import ApiKey, AuditEvent
-from webapp.security import credentials
+from webapp.security import credentials, limits
 from webapp.security.descriptors import (
     DescriptorError,
     access_to_role_descriptor,
@@ -98,6 +98,8 @@ def metadata_problems(metadata):
         return ["API key metadata must be an object"]
     if any(str(key).startswith("_") for key in metadata):
         return ["API key metadata keys may not start with [_]"]
+    if (too_large := limits.metadata_size_problem(metadata, "API key metadata")):
+        return [too_large]
     return []
 
 
@@ -128,6 +130,8 @@ def _validate(name=UNSET, metadata=None):
 
 
 def _descriptors(body):
+    if isinstance(body, (dict, list)) and (too_many := limits.role_descriptors_count_problem(len(body))):
+        raise ValidationFailed([too_many], fields={"role_descriptors": too_many})
     try:
         return parse_role_descriptors(body or {}, for_api_key=True)
     except DescriptorError as error:
@@ -366,6 +370,7 @@ def update_api_key(subject, key_id, *, role_descriptors=UNSET, access=UNSET, met
 def bulk_update_api_keys(subject, ids, *, role_descriptors=UNSET, metadata=UNSET, expiration=UNSET):
     """Apply one update to several keys the subject owns: {updated, noops, errors?} as ES answers."""
     _check_updater(subject, "rest")
+    _check_ids_count(ids)
     if role_descriptors is not UNSET:
         _descriptors(role_descriptors)  # fail the whole request on a bad descriptor, as ES does
     if metadata is not UNSET:
@@ -395,6 +400,7 @@ def invalidate_api_keys(subject, *, ids=None, name=None, username=None, realm_na
     """
     ensure_enabled()
     _require(subject, A_INVALIDATE, OWN_OR_MORE)
+    _check_ids_count(ids)
     query = ApiKey.select(ApiKey.id, ApiKey.type, ApiKey.invalidated, ApiKey.owner_username,
                           ApiKey.owner_realm, ApiKey.name)
     if ids:
@@ -418,6 +424,12 @@ def invalidate_api_keys(subject, *, ids=None, name=None, username=None, realm_na
         if not (own_user_filter or own_key):
             raise unauthorized(subject, A_INVALIDATE, ("manage_api_key", "manage_security", "all"))
     now = now_ms()
+    if not is_sqlite():
+        # Lock the matching rows (in id order, so two invalidations can't wait on each other in a cycle): a
+        # concurrent invalidation of the same key waits here and then reads it as already invalidated, instead
+        # of both reporting it in `invalidated_api_keys` and both recording an invalidate event.
+        # SQLite's BEGIN IMMEDIATE already serialises writers.
+        query = query.order_by(ApiKey.id).for_update()
     with database.atomic():
         keys = list(query)
         allowed = [k for k in keys if may_invalidate(subject, k)]
@@ -450,6 +462,11 @@ def invalidate_api_keys(subject, *, ids=None, name=None, username=None, realm_na
             for k in refused
         ]
     return result
+
+
+def _check_ids_count(ids):
+    if ids and (too_many := limits.ids_count_problem(len(ids))):
+        raise ValidationFailed([too_many], fields={"ids": too_many})
 
 
 def _name_condition(name):

@@ -1,5 +1,6 @@
 """The audit trail: who did what to which object, from where, and what changed. Never secrets."""
 
+from webapp.db import UNSTORABLE
 from webapp.models import AuditEvent
 from webapp.services.clock import now_ms
 
@@ -15,6 +16,15 @@ def _scrub(value):
     return value
 
 
+# The longest target id the column holds; a longer one (a username typed at the sign-in form) is cut, and
+# characters no database column can hold are replaced, so recording a failure never fails itself.
+TARGET_ID_LENGTH = 1024
+
+
+def _target(target_id):
+    return None if target_id is None else UNSTORABLE.sub("\ufffd", str(target_id)[:TARGET_ID_LENGTH])
+
+
 # Repeated failures from one address against one target within this window fold into one row.
 AGGREGATE_WINDOW_MS = 60_000
 
@@ -28,8 +38,9 @@ def record(subject, action, *, target_type=None, target_id=None, before=None, af
     """
     address = address or getattr(subject, "address", None)
     now = now_ms()
+    target_id = _target(target_id)
     if outcome == "failure":
-        target = None if target_id is None else str(target_id)
+        target = target_id
         folded = AuditEvent.update(count=AuditEvent.count + 1, timestamp=now).where(
             (AuditEvent.action == action) & (AuditEvent.outcome == "failure")
             & (AuditEvent.target_id == target) & (AuditEvent.address == address)
@@ -46,7 +57,7 @@ def record(subject, action, *, target_type=None, target_id=None, before=None, af
         address=address,
         action=action,
         target_type=target_type,
-        target_id=None if target_id is None else str(target_id),
+        target_id=target_id,
         outcome=outcome,
         before=_scrub(before),
         after=_scrub(after),

@@ -70,7 +70,7 @@ def subject_for_user(user, via, address=None):
 
 def find_password_user(username):
     """The reserved or native user with this name, or None."""
-    if not isinstance(username, str) or not username:
+    if not isinstance(username, str) or not username or "\x00" in username:  # no user has a NUL in their name
         return None
     users = {u.realm: u for u in User.select().where(
         (User.username == username) & (User.realm.in_(PASSWORD_REALMS)))}
@@ -290,7 +290,7 @@ def authenticate_api_key(value, address=None, expected_type="rest", now=None):
         if not settings.api_keys_enabled():
             raise authentication_failed(detail="API key: api keys are not enabled") from error
         raise authentication_failed(detail=f"API key: {error}") from error
-    row = _fetch_one(_KEY_STATE_SQL, key_id)
+    row = None if "\x00" in key_id else _fetch_one(_KEY_STATE_SQL, key_id)  # ids are URL-safe base64
     enabled = settings.api_keys_enabled() if row is None else row[9] is None or bool(json.loads(row[9]))
     if not enabled:
         raise authentication_failed(detail="API key: api keys are not enabled")

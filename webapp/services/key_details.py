@@ -7,6 +7,7 @@ Effective privileges are put in plain words from the same rules that decide them
 from dataclasses import dataclass, field
 
 from webapp.models import ApiKey, User
+from webapp.security.limits import MAX_IDS_PER_REQUEST
 from webapp.security.permissions import Permission, descriptor_list, effective_key_permission
 from webapp.security.privileges import cluster_privilege_implies
 from webapp.services import api_keys, settings
@@ -14,7 +15,7 @@ from webapp.services.authentication import role_descriptors_for, role_names_of
 from webapp.services.clock import now_ms
 from webapp.services.errors import NotFound, ValidationFailed
 
-MAX_DELETE = 1000
+MAX_DELETE = MAX_IDS_PER_REQUEST  # the same bound as the API's invalidate
 READ_ONLY_BOILERPLATE = {"read-only-role": {"cluster": [], "indices": [{"names": ["*"], "privileges": ["read"]}]}}
 WRITE_ONLY_BOILERPLATE = {"write-only-role": {"cluster": [], "indices": [{"names": ["*"], "privileges": ["write"]}]}}
 DEFAULT_ACCESS = {"search": [{"names": ["*"]}], "replication": [{"names": ["*"]}]}

@@ -12,6 +12,7 @@ from peewee import SQL, NodeList, Tuple, fn
 
 from webapp.db import database, is_sqlite
 from webapp.models import ApiKey
+from webapp.security import limits
 from webapp.services import api_keys
 from webapp.services.errors import ValidationFailed
 from webapp.services.schema import NEVER_EXPIRES
@@ -128,7 +129,7 @@ def decode_cursor(criteria, token):
     """The sort values a cursor carries; ValidationFailed when it is malformed or made for another sort."""
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        sort, direction, values = json.loads(raw)
+        sort, direction, values = limits.loads(raw)  # a crafted cursor nested deep is a bad cursor, not a 500
     except (binascii.Error, ValueError, TypeError, UnicodeDecodeError) as error:
         raise ValidationFailed([STALE_CURSOR], fields={"cursor": STALE_CURSOR}) from error
     keys = SORT_KEYS[criteria.sort]

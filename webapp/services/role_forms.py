@@ -10,6 +10,7 @@ import json
 import re
 from dataclasses import dataclass, field
 
+from webapp.security import limits
 from webapp.security.descriptors import DescriptorError, parse_role_descriptor, role_name_problem
 from webapp.security.privileges import (
     CLUSTER_PRIVILEGES,
@@ -139,7 +140,7 @@ def form_from_fields(fields):
     except ValueError:
         rows = 0
     try:
-        kept = json.loads(fields.get("kept") or "{}")
+        kept = limits.loads(fields.get("kept") or "{}")
     except ValueError:
         kept = {}
     form = RoleForm(
@@ -228,7 +229,12 @@ def _json_object(text, field_name, problems, message):
     if not text or not text.strip():
         return None
     try:
-        value = json.loads(text)
+        value = limits.loads(text)
+    except limits.NestingTooDeep as error:
+        problems[field_name] = (f"The JSON is nested more than {error.limit} levels deep (line {error.lineno}, "
+                                f"column {error.colno}); Keydesk accepts at most {error.limit} levels of objects "
+                                "and arrays.")
+        return None
     except ValueError as error:
         problems[field_name] = f"{message} ({error.msg} at line {error.lineno}, column {error.colno})"
         return None

@@ -124,7 +124,7 @@ def _form_problems(*, password=None, confirm_password=None, email=None):
 def create_user(subject, *, username, password, confirm_password, full_name="", email="", roles=()):
     """Create a native user from the "Create user" form; ValidationFailed names every field at fault."""
     _require(subject, users.A_PUT, WRITERS)
-    fields = users.new_user_problems(username, password, full_name or None, email or None)
+    fields = users.new_user_problems(username, password, full_name or None, email or None, roles)
     fields.update(_form_problems(password=password, confirm_password=confirm_password, email=email))
     if fields:
         raise ValidationFailed(list(fields.values()), fields=fields)

@@ -6,6 +6,8 @@ from peewee import IntegrityError
 
 from webapp.db import database
 from webapp.models import Role, User, UserRole
+from webapp.security import limits
+from webapp.security.descriptors import ROLE_NAME_MAX_LENGTH
 from webapp.security.passwords import PasswordError, check_password_rules, hash_password
 from webapp.security.permissions import Permission
 from webapp.services import audit
@@ -61,13 +63,23 @@ def profile_problems(full_name=None, email=None):
     return problems
 
 
+def roles_problem(roles):
+    """The message when a user can't hold these roles (too many, or a name no role can have), else None."""
+    names = list(dict.fromkeys(roles))
+    if (too_many := limits.roles_count_problem(len(names))):
+        return too_many
+    if any(len(name) > ROLE_NAME_MAX_LENGTH for name in names):
+        return f"role names may not be more than {ROLE_NAME_MAX_LENGTH} characters long"
+    return None
+
+
 def _first_generation():
     # A fresh user starts at a random generation, so a session or cached credential of a deleted user
     # whose row id the database hands out again can't match the new user.
     return secrets.randbelow(2**30) + 1
 
 
-def new_user_problems(username, password, full_name=None, email=None):
+def new_user_problems(username, password, full_name=None, email=None, roles=()):
     """{field: ES's message} for every reason a native user can't be created with these values."""
     fields = {}
     if message := username_problem(username):
@@ -81,13 +93,15 @@ def new_user_problems(username, password, full_name=None, email=None):
     except PasswordError as error:
         fields["password"] = str(error)
     fields.update(profile_problems(full_name, email))
+    if (problem := roles_problem(roles)):
+        fields["roles"] = problem
     return fields
 
 
 def create_native_user(subject, username, password, roles=(), full_name=None, email=None, enabled=True):
     """Create a native user and return it."""
     _require(subject, A_PUT)
-    fields = new_user_problems(username, password, full_name, email)
+    fields = new_user_problems(username, password, full_name, email, roles)
     if fields:
         raise ValidationFailed(list(fields.values()), fields=fields)
     exists = f"user [{username}] already exists"
@@ -175,7 +189,7 @@ def _metadata_problem(metadata):
         return "metadata must be an object"
     if any(str(k).startswith("_") for k in metadata):
         return "metadata keys may not start with [_]"
-    return None
+    return limits.metadata_size_problem(metadata, "user metadata")
 
 
 def would_lose_manage_security(subject, user, new_roles):
@@ -210,6 +224,8 @@ def put_user(subject, username, *, password=None, roles=None, full_name=None, em
     if (message := _metadata_problem(metadata)):
         problems.append(message)
     profile = profile_problems(full_name, email)
+    if roles is not None and (problem := roles_problem(roles)):
+        profile["roles"] = problem
     problems += profile.values()
     if problems:
         raise ValidationFailed(problems, fields=profile)
