@@ -4,6 +4,7 @@ from urllib.parse import urlsplit
 
 from flask import flash, redirect, render_template, request
 from htmx_flask import make_response
+from werkzeug.urls import iri_to_uri
 
 from webapp.errors import wants_partial
 
@@ -21,9 +22,11 @@ def local_url(target, fallback):
     """`target` when it is a path on this site (no open redirects), else `fallback`."""
     if target:
         parts = urlsplit(target)
-        if (not parts.scheme and not parts.netloc and target.startswith("/")
+        # Control characters and line breaks (CR, LF, U+0085, U+2028...) would break or forge a response
+        # header (Location, HX-Redirect): such a target is refused; other non-ASCII is percent-encoded.
+        if (not parts.scheme and not parts.netloc and target.startswith("/") and target.isprintable()
                 and not target.startswith(("//", "/\\")) and "\\" not in target):
-            return target
+            return iri_to_uri(target)
     return fallback
 
 

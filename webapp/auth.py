@@ -4,6 +4,7 @@ from urllib.parse import urlsplit
 
 import flask_login
 from flask import Blueprint, redirect, render_template, request, session, url_for
+from werkzeug.urls import iri_to_uri
 
 from webapp.guard import SessionUser, client_address, current_subject
 from webapp.services import audit
@@ -18,9 +19,11 @@ def safe_next(target):
     """`target` when it is a path on this site, else the keys page (no open redirects)."""
     if target:
         parts = urlsplit(target)
-        if (not parts.scheme and not parts.netloc and target.startswith("/")
+        # Control characters and line breaks (CR, LF, U+0085, U+2028...) would break or forge a response
+        # header (Location, HX-Redirect): such a target is refused; other non-ASCII is percent-encoded.
+        if (not parts.scheme and not parts.netloc and target.startswith("/") and target.isprintable()
                 and not target.startswith(("//", "/\\")) and "\\" not in target):
-            return target
+            return iri_to_uri(target)
     return url_for("keys.index")
 
 

@@ -1,6 +1,7 @@
 """Running behind reverse proxies: trusted X-Forwarded-* headers, and users asserted by a trusted proxy."""
 
 import ipaddress
+import re
 
 from flask import current_app, request
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -13,8 +14,27 @@ def init_app(app):
     """Trust KEYDESK_PROXY_HOPS proxies for the client address, scheme, host and mount prefix."""
     hops = int(app.config.get("KEYDESK_PROXY_HOPS") or 0)
     if hops > 0:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=hops)
+        app.wsgi_app = PlainPrefixOnly(
+            ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=hops))
     app.extensions["keydesk.trusted_proxies"] = parse_networks(app.config.get("KEYDESK_TRUSTED_PROXIES"))
+
+
+# A mount prefix is a plain absolute path: segments of URL path characters, no `//`, no backslash.
+_PLAIN_PREFIX = re.compile(r"(/[A-Za-z0-9._~%!$&'()*+;=:@-]+)*/?")
+
+
+class PlainPrefixOnly:
+    """Drop an `X-Forwarded-Prefix` that isn't a plain path before ProxyFix applies it: a proxy that passes a
+    client's `//evil.example` on would otherwise turn every redirect into one to another site."""
+
+    def __init__(self, wsgi_app):
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ, start_response):
+        prefix = environ.get("HTTP_X_FORWARDED_PREFIX")
+        if prefix is not None and not all(_PLAIN_PREFIX.fullmatch(part.strip()) for part in prefix.split(",")):
+            del environ["HTTP_X_FORWARDED_PREFIX"]
+        return self.wsgi_app(environ, start_response)
 
 
 def parse_networks(text):

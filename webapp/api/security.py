@@ -7,9 +7,9 @@ from webapp.api import bp
 from webapp.api.negotiation import answer
 from webapp.api.parsing import bad_request, check_params
 from webapp.guard import current_subject, requires
+from webapp.security.descriptors import DescriptorError
 from webapp.security.permissions import has_privileges
 from webapp.security.privileges import CLUSTER_PRIVILEGES, INDEX_PRIVILEGES, REMOTE_CLUSTER_PRIVILEGES
-from webapp.security.descriptors import DescriptorError
 from webapp.services.errors import DomainError, from_descriptor_error
 
 ALL_METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"]
