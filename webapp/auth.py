@@ -1,11 +1,10 @@
 """Sign in and out (reserved and native users), and the landing redirect."""
 
-from urllib.parse import urlsplit
 
 import flask_login
 from flask import Blueprint, redirect, render_template, request, session, url_for
-from werkzeug.urls import iri_to_uri
 
+from webapp.admin_common import local_url
 from webapp.guard import SessionUser, client_address, current_subject
 from webapp.services import audit
 from webapp.services.authentication import check_password
@@ -17,14 +16,7 @@ LOGIN_FAILED = "Wrong username or password, or the account is disabled."
 
 def safe_next(target):
     """`target` when it is a path on this site, else the keys page (no open redirects)."""
-    if target:
-        parts = urlsplit(target)
-        # Control characters and line breaks (CR, LF, U+0085, U+2028...) would break or forge a response
-        # header (Location, HX-Redirect): such a target is refused; other non-ASCII is percent-encoded.
-        if (not parts.scheme and not parts.netloc and target.startswith("/") and target.isprintable()
-                and not target.startswith(("//", "/\\")) and "\\" not in target):
-            return iri_to_uri(target)
-    return url_for("keys.index")
+    return local_url(target, url_for("keys.index"))
 
 
 @bp.get("/")

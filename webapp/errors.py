@@ -9,6 +9,7 @@ from werkzeug.exceptions import HTTPException
 from webapp.services.errors import DomainError
 
 JSON_BLUEPRINTS = {"api"}
+# Where the JSON API lives (below the mount path); those requests never carry a session either.
 JSON_PATHS = ("/_security", "/_license")
 WWW_AUTHENTICATE = ['Basic realm="security", charset="UTF-8"', "ApiKey"]
 

@@ -10,6 +10,7 @@ from htmx_flask import Htmx
 from peewee import DatabaseError
 
 from webapp.db import database
+from webapp.errors import JSON_PATHS
 from webapp.security import passwords
 from webapp.services.authentication import basic_cache, last_used
 
@@ -39,7 +40,7 @@ class MountedSessionInterface(SecureCookieSessionInterface):
     def open_session(self, app, request):
         # The JSON API takes credentials only from the Authorization header: no session to read or write there
         # (and not decoding one keeps the key-verification hot path short).
-        if request.path.startswith(("/_security", "/_license")):
+        if request.path.startswith(JSON_PATHS):
             return self.make_null_session(app)
         return super().open_session(app, request)
 
