@@ -26,12 +26,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from webapp import create_app  # noqa: E402
-from webapp.db import database  # noqa: E402
+from webapp.clock import DAY_MS, now_ms  # noqa: E402
+from webapp.model.db import database  # noqa: E402
 from webapp.security import credentials  # noqa: E402
-from webapp.services import setup  # noqa: E402
-from webapp.services.clock import DAY_MS, now_ms  # noqa: E402
-from webapp.services.system import system_subject  # noqa: E402
-from webapp.services.users import create_native_user  # noqa: E402
+from webapp.services.access.system import system_subject  # noqa: E402
+from webapp.services.admin.users import create_native_user  # noqa: E402
+from webapp.services.schema import bootstrap as setup  # noqa: E402
 
 PASSWORD = "bench-password"
 OWNERS = 100
@@ -153,9 +153,9 @@ def time_request(client, query, runs):
 
 def time_count(app, runs):
     """The total alone, as the service computes it for the default view (median ms)."""
-    from webapp.models import User
-    from webapp.services import key_search
-    from webapp.services.authentication import subject_for_user
+    from webapp.model import User
+    from webapp.services.access.authentication import subject_for_user
+    from webapp.services.api_keys import listing as key_search
 
     with database.connection_context():
         subject = subject_for_user(User.get(User.username == "elastic"), "session")

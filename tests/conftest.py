@@ -7,12 +7,12 @@ import os
 import pytest
 
 from webapp import create_app
-from webapp.db import database
-from webapp.models import ALL_MODELS
-from webapp.services import setup
-from webapp.services.authentication import basic_cache, last_used, subject_for_user
-from webapp.services.system import system_subject
-from webapp.services.users import create_native_user
+from webapp.model import ALL_MODELS
+from webapp.model.db import database
+from webapp.services.access.authentication import basic_cache, last_used, subject_for_user
+from webapp.services.access.system import system_subject
+from webapp.services.admin.users import create_native_user
+from webapp.services.schema import bootstrap as setup
 
 ELASTIC_PASSWORD = "elastic-test-password"
 USER_PASSWORD = "user-password"
@@ -46,7 +46,7 @@ def reset_database():
 
 
 def database_is_sqlite():
-    from webapp.db import is_sqlite
+    from webapp.model.db import is_sqlite
 
     return is_sqlite()
 

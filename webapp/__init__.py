@@ -10,25 +10,11 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 def create_app(config=None):
     """Build the application: configuration, extensions, blueprints, commands."""
-    from webapp import (
-        account,
-        api,
-        audit,
-        auth,
-        bodies,
-        cli,
-        db,
-        errors,
-        extensions,
-        guard,
-        keys,
-        proxy,
-        roles,
-        settings,
-        throttle,
-        users,
-    )
+    from webapp import api, cli
     from webapp import config as configuration
+    from webapp.model import db
+    from webapp.pages import account, audit, auth, keys, roles, settings, users
+    from webapp.web import bodies, errors, extensions, guard, proxy, throttle
 
     app = Flask(
         __name__,

@@ -7,12 +7,13 @@ import click
 from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
-from webapp.db import database, is_sqlite
-from webapp.services import license as licenses
-from webapp.services import retention as retention_service
-from webapp.services import settings, setup, users
-from webapp.services.errors import DomainError
-from webapp.services.system import system_subject
+from webapp.errors import DomainError
+from webapp.model.db import database, is_sqlite
+from webapp.services.access.system import system_subject
+from webapp.services.admin import license as licenses
+from webapp.services.admin import settings, users
+from webapp.services.api_keys import retention as retention_service
+from webapp.services.schema import bootstrap as setup
 
 
 def _fail(message):

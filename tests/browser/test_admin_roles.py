@@ -8,11 +8,12 @@ import re
 from playwright.sync_api import expect
 
 from tests.conftest import USER_PASSWORD
-from webapp.db import database
-from webapp.models import User
-from webapp.services import api_keys, roles
-from webapp.services.authentication import subject_for_user
-from webapp.services.system import system_subject
+from webapp.model import User
+from webapp.model.db import database
+from webapp.services.access.authentication import subject_for_user
+from webapp.services.access.system import system_subject
+from webapp.services.admin import roles
+from webapp.services.api_keys import commands as api_keys
 
 
 def _basic(username, password=USER_PASSWORD):

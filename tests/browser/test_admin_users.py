@@ -7,9 +7,9 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.conftest import USER_PASSWORD
-from webapp.db import database
-from webapp.services import settings
-from webapp.services.authentication import check_password
+from webapp.model.db import database
+from webapp.services.access.authentication import check_password
+from webapp.services.admin import settings
 
 
 @pytest.fixture

@@ -4,8 +4,8 @@ import re
 
 from playwright.sync_api import expect
 
-from webapp.db import database
-from webapp.services import audit
+from webapp.model.db import database
+from webapp.services.audit import trail as audit
 
 
 def test_filter_by_outcome_in_place(page, login):

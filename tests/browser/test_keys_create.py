@@ -7,10 +7,11 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.conftest import USER_PASSWORD
-from webapp.db import database
-from webapp.services import api_keys, license
-from webapp.services.system import system_subject
-from webapp.services.users import create_native_user
+from webapp.model.db import database
+from webapp.services.access.system import system_subject
+from webapp.services.admin import license
+from webapp.services.admin.users import create_native_user
+from webapp.services.api_keys import commands as api_keys
 
 
 @pytest.fixture
@@ -116,8 +117,8 @@ def test_cross_cluster_keys_for_manage_security_with_a_trial(page, login, app):
 
 def test_without_create_rights_there_is_nothing_to_create(page, login, app, users):
     with database.connection_context():
-        from webapp.models import User
-        from webapp.services.authentication import subject_for_user
+        from webapp.model import User
+        from webapp.services.access.authentication import subject_for_user
 
         alice = subject_for_user(User.get(User.username == "alice"), "session")
         api_keys.create_api_key(alice, name="alices")

@@ -6,12 +6,13 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.conftest import USER_PASSWORD
-from webapp.db import database
-from webapp.models import ApiKey, User
-from webapp.services import api_keys, roles, users
-from webapp.services.authentication import subject_for_user
-from webapp.services.system import system_subject
-from webapp.services.users import create_native_user
+from webapp.model import ApiKey, User
+from webapp.model.db import database
+from webapp.services.access.authentication import subject_for_user
+from webapp.services.access.system import system_subject
+from webapp.services.admin import roles, users
+from webapp.services.admin.users import create_native_user
+from webapp.services.api_keys import commands as api_keys
 
 
 def _subject(name):

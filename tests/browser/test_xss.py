@@ -27,9 +27,9 @@ from werkzeug.serving import make_server
 from tests.conftest import ELASTIC_PASSWORD, USER_PASSWORD, count, database_url_for, reset_database
 from tests.integration.test_xss_rendered import KINDS, SECRET_KEY, Catalog, injection_problems, seed
 from webapp import create_app
-from webapp.db import database
-from webapp.services import setup
-from webapp.services.authentication import basic_cache, last_used
+from webapp.model.db import database
+from webapp.services.access.authentication import basic_cache, last_used
+from webapp.services.schema import bootstrap as setup
 
 TRAP = """
 (() => {

@@ -4,10 +4,10 @@ import pytest
 
 from tests.conftest import ELASTIC_PASSWORD, USER_PASSWORD
 from tests.integration.test_roles_pages import sign_in
-from webapp.services import roles
-from webapp.services.account import account_summary
-from webapp.services.authentication import check_password
-from webapp.services.system import system_subject
+from webapp.services.access.account import account_summary
+from webapp.services.access.authentication import check_password
+from webapp.services.access.system import system_subject
+from webapp.services.admin import roles
 
 HTMX = {"HX-Request": "true"}
 
@@ -85,7 +85,7 @@ def test_the_reserved_superuser_changes_its_own_password_without_javascript(clie
 
 def test_proxy_users_have_no_password_here(app, db):
     app.config.update(KEYDESK_TRUSTED_PROXIES="127.0.0.1/32", KEYDESK_PROXY_USER_HEADER="X-Remote-User")
-    from webapp.proxy import parse_networks
+    from webapp.web.proxy import parse_networks
 
     app.extensions["keydesk.trusted_proxies"] = parse_networks("127.0.0.1/32")
     client = app.test_client()

@@ -5,8 +5,8 @@ import json
 import pytest
 
 from tests.conftest import ELASTIC_PASSWORD, USER_PASSWORD, basic_header
-from webapp.models import ApiKey
-from webapp.services import settings
+from webapp.model import ApiKey
+from webapp.services.admin import settings
 
 ELASTIC = basic_header("elastic", ELASTIC_PASSWORD)
 DENIED = "this action is granted by the cluster privileges"

@@ -7,8 +7,9 @@ import json
 import pytest
 
 from tests.conftest import USER_PASSWORD
-from webapp.models import AuditEvent
-from webapp.services import api_keys, audit
+from webapp.model import AuditEvent
+from webapp.services.api_keys import commands as api_keys
+from webapp.services.audit import trail as audit
 
 HTMX = {"HX-Request": "true"}
 

@@ -2,8 +2,8 @@
 
 import pytest
 
-from webapp.models import ApiKey
-from webapp.services import api_keys
+from webapp.model import ApiKey
+from webapp.services.api_keys import commands as api_keys
 
 LOGS_READER = {"logs": {"cluster": ["monitor"], "indices": [{"names": ["logs-*"], "privileges": ["read"]}]}}
 

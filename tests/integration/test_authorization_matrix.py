@@ -11,11 +11,11 @@ import re
 import pytest
 
 from tests.conftest import ELASTIC_PASSWORD, USER_PASSWORD, count
-from webapp.models import ApiKey, User
-from webapp.services import api_keys
-from webapp.services.authentication import subject_for_user
-from webapp.services.clock import now_ms
-from webapp.services.settings import set_setting
+from webapp.clock import now_ms
+from webapp.model import ApiKey, User
+from webapp.services.access.authentication import subject_for_user
+from webapp.services.admin.settings import set_setting
+from webapp.services.api_keys import commands as api_keys
 
 CALLERS = (
     "anonymous", "no_privileges", "read_security", "manage_own_api_key", "manage_api_key", "manage_security",

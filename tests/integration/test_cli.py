@@ -2,12 +2,12 @@
 
 import sqlite3
 
-from webapp.db import is_sqlite
-from webapp.models import ApiKey, AuditEvent, Role, User
+from webapp.clock import DAY_MS, now_ms
+from webapp.model import ApiKey, AuditEvent, Role, User
+from webapp.model.db import is_sqlite
 from webapp.security.passwords import verify_password
-from webapp.services import api_keys
-from webapp.services.clock import DAY_MS, now_ms
-from webapp.services.settings import license_state
+from webapp.services.admin.settings import license_state
+from webapp.services.api_keys import commands as api_keys
 
 
 def test_init_db_is_idempotent_and_keeps_data(runner, db, make_user):

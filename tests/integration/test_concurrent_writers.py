@@ -2,8 +2,8 @@
 
 import multiprocessing
 
-from webapp.db import database
-from webapp.models import ApiKey, AuditEvent
+from webapp.model import ApiKey, AuditEvent
+from webapp.model.db import database
 
 WORKERS = 4
 KEYS_PER_WORKER = 25
@@ -12,9 +12,9 @@ KEYS_PER_WORKER = 25
 def _create_keys(database_url, worker, count):
     """Run in a separate process: create `count` keys for user `worker-N` through the service layer."""
     from webapp import create_app
-    from webapp.models import User
-    from webapp.services import api_keys
-    from webapp.services.authentication import subject_for_user
+    from webapp.model import User
+    from webapp.services.access.authentication import subject_for_user
+    from webapp.services.api_keys import commands as api_keys
 
     create_app({"KEYDESK_DATABASE_URL": database_url, "SECRET_KEY": "k"})
     failures = []
@@ -54,8 +54,8 @@ def _check(results):
 
 def _purge(database_url):
     from webapp import create_app
-    from webapp.services.retention import purge_keys
-    from webapp.services.system import system_subject
+    from webapp.services.access.system import system_subject
+    from webapp.services.api_keys.retention import purge_keys
 
     create_app({"KEYDESK_DATABASE_URL": database_url, "SECRET_KEY": "k"})
     with database.connection_context():
@@ -63,8 +63,8 @@ def _purge(database_url):
 
 
 def test_purge_on_several_instances_at_once_deletes_each_key_once(app, make_user, subject_of):
-    from webapp.services import api_keys
-    from webapp.services.clock import DAY_MS, now_ms
+    from webapp.clock import DAY_MS, now_ms
+    from webapp.services.api_keys import commands as api_keys
 
     with database.connection_context():
         owner = subject_of(make_user("old-keys", ["api_key_user"]))

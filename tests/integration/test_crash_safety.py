@@ -11,8 +11,8 @@ import signal
 import pytest
 
 from tests.conftest import count
-from webapp.db import database
-from webapp.models import ApiKey, AuditEvent, User
+from webapp.model import ApiKey, AuditEvent, User
+from webapp.model.db import database
 
 KEYS = 300
 
@@ -22,9 +22,9 @@ def _doomed_write(database_url, operation, ids, ready):
     import time
 
     from webapp import create_app
-    from webapp.models import AuditEvent as Events
-    from webapp.services import api_keys
-    from webapp.services.authentication import subject_for_user
+    from webapp.model import AuditEvent as Events
+    from webapp.services.access.authentication import subject_for_user
+    from webapp.services.api_keys import commands as api_keys
 
     create_app({"KEYDESK_DATABASE_URL": database_url, "SECRET_KEY": "k"})
     real_insert_many = Events.insert_many.__func__
@@ -42,7 +42,7 @@ def _doomed_write(database_url, operation, ids, ready):
         if operation == "invalidate":
             api_keys.invalidate_api_keys(subject, ids=ids, owner=True)
         else:
-            import webapp.services.audit as audit_module
+            from webapp.services.audit import trail as audit_module
 
             def stalled_record(*args, **kwargs):
                 ready.set()
@@ -54,7 +54,7 @@ def _doomed_write(database_url, operation, ids, ready):
 
 @pytest.mark.parametrize("operation", ["invalidate", "update"])
 def test_sigkill_mid_write_leaves_all_or_nothing(app, make_user, subject_of, operation):
-    from webapp.services import api_keys
+    from webapp.services.api_keys import commands as api_keys
 
     with database.connection_context():
         owner = subject_of(make_user("victim", ["api_key_user"]))

@@ -4,8 +4,8 @@ own language (never a 500 or a stack trace), nothing is half-written, and servic
 import pytest
 
 from tests.conftest import ELASTIC_PASSWORD, basic_header, count
-from webapp.db import database, init_database
-from webapp.models import ApiKey, AuditEvent
+from webapp.model import ApiKey, AuditEvent
+from webapp.model.db import database, init_database
 
 ELASTIC = basic_header("elastic", ELASTIC_PASSWORD)
 # Nothing listens on port 1: connecting is refused at once, as when the database server is down.
@@ -69,7 +69,7 @@ def test_pages_and_partials_explain_the_outage(app, client, auth, outage):
 
 def test_sign_in_and_keys_work_when_the_throttle_store_is_down(tmp_path, caplog):
     from webapp import create_app
-    from webapp.services import setup
+    from webapp.services.schema import bootstrap as setup
 
     app = create_app({"SECRET_KEY": "k", "TESTING": True, "WTF_CSRF_ENABLED": False,
                       "KEYDESK_DATABASE_URL": f"sqlite:///{tmp_path / 'faults.sqlite3'}",

@@ -30,11 +30,12 @@ from werkzeug.datastructures import MultiDict
 from tests.conftest import ELASTIC_PASSWORD, USER_PASSWORD, count
 from tests.integration.test_request_limits import AUDIT_COLUMNS, snapshot
 from tests.integration.test_roles_pages import sign_in
-from webapp.db import database
-from webapp.services import api_keys, roles, users
-from webapp.services.authentication import find_password_user, subject_for_user
-from webapp.services.system import system_subject
-from webapp.throttle import limiter
+from webapp.model.db import database
+from webapp.services.access.authentication import find_password_user, subject_for_user
+from webapp.services.access.system import system_subject
+from webapp.services.admin import roles, users
+from webapp.services.api_keys import commands as api_keys
+from webapp.web.throttle import limiter
 
 EXAMPLES_PER_POST_ROUTE = 40
 EXAMPLES_PER_GET_ROUTE = 20

@@ -3,8 +3,8 @@
 import pytest
 
 from tests.conftest import ELASTIC_PASSWORD, USER_PASSWORD, basic_header
-from webapp.models import ApiKey
-from webapp.services import api_keys
+from webapp.model import ApiKey
+from webapp.services.api_keys import commands as api_keys
 
 HTMX = {"HX-Request": "true"}
 

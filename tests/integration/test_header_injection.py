@@ -19,10 +19,10 @@ import pytest
 from markupsafe import escape
 
 from tests.conftest import ELASTIC_PASSWORD, basic_header, count
-from webapp.db import database
-from webapp.models import User
-from webapp.services import api_keys
-from webapp.services.authentication import subject_for_user
+from webapp.model import User
+from webapp.model.db import database
+from webapp.services.access.authentication import subject_for_user
+from webapp.services.api_keys import commands as api_keys
 
 HTMX = {"HX-Request": "true"}
 ELASTIC = basic_header("elastic", ELASTIC_PASSWORD)

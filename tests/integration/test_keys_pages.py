@@ -6,10 +6,11 @@ import re
 import pytest
 
 from tests.conftest import USER_PASSWORD
-from webapp.models import ApiKey
-from webapp.services import api_keys, license, settings
-from webapp.services.clock import DAY_MS, now_ms
-from webapp.services.system import system_subject
+from webapp.clock import DAY_MS, now_ms
+from webapp.model import ApiKey
+from webapp.services.access.system import system_subject
+from webapp.services.admin import license, settings
+from webapp.services.api_keys import commands as api_keys
 
 HTMX = {"HX-Request": "true"}
 
@@ -138,7 +139,7 @@ def test_empty_states(client, auth, alice):
 
 
 def test_statuses_owner_states_and_paging_links(client, auth, alice, bob):
-    from webapp.services import users
+    from webapp.services.admin import users
 
     expiring = api_keys.create_api_key(alice, name="soon", expiration="3d")
     expired = api_keys.create_api_key(bob, name="was")

@@ -2,12 +2,14 @@
 
 import pytest
 
-from webapp.models import ApiKey, AuditEvent, User
-from webapp.services import api_keys, key_details, license, roles, users
-from webapp.services.clock import DAY_MS, now_ms
-from webapp.services.errors import DomainError, LicenseError, NotFound, Unauthorized, ValidationFailed
-from webapp.services.proxy_users import proxy_subject
-from webapp.services.system import system_subject
+from webapp.clock import DAY_MS, now_ms
+from webapp.errors import DomainError, LicenseError, NotFound, Unauthorized, ValidationFailed
+from webapp.model import ApiKey, AuditEvent, User
+from webapp.services.access.proxy_users import proxy_subject
+from webapp.services.access.system import system_subject
+from webapp.services.admin import license, roles, users
+from webapp.services.api_keys import commands as api_keys
+from webapp.services.api_keys import details as key_details
 
 
 @pytest.fixture
@@ -117,7 +119,7 @@ def test_a_read_only_owner_is_told_so(db, make_user, subject_of):
 def test_snapshot_drift_after_the_owners_roles_change(people):
     roles.put_role(system_subject(), "deployer", {"cluster": ["manage_own_api_key", "monitor"]})
     users.put_user(system_subject(), "alice", roles=["deployer"])
-    from webapp.services.authentication import subject_for_user
+    from webapp.services.access.authentication import subject_for_user
 
     alice = subject_for_user(User.get(User.username == "alice"), "session")
     created = api_keys.create_api_key(alice, name="drifts")
@@ -148,7 +150,7 @@ def test_effective_privileges_in_words(people):
     roles.put_role(system_subject(), "reads-logs", {"cluster": ["manage_own_api_key"],
                                                     "indices": [{"names": ["logs-*"], "privileges": ["read"]}]})
     users.put_user(system_subject(), "alice", roles=["reads-logs"])
-    from webapp.services.authentication import subject_for_user
+    from webapp.services.access.authentication import subject_for_user
 
     alice = subject_for_user(User.get(User.username == "alice"), "session")
     created = api_keys.create_api_key(alice, name="asks-too-much", role_descriptors={

@@ -3,8 +3,8 @@
 import pytest
 
 from tests.conftest import ELASTIC_PASSWORD, USER_PASSWORD
-from webapp.auth import LOGIN_FAILED
-from webapp.models import User
+from webapp.model import User
+from webapp.pages.auth import LOGIN_FAILED
 
 
 def test_login_page_has_labelled_fields(client):
@@ -124,7 +124,7 @@ def test_htmx_request_without_csrf_header_is_refused(client, auth):
 
 
 def test_login_and_failure_are_audited(client, auth, db):
-    from webapp.models import AuditEvent
+    from webapp.model import AuditEvent
 
     auth.login("elastic", "wrong-password")
     auth.login()

@@ -10,9 +10,10 @@ import pytest
 
 from tests.conftest import ELASTIC_PASSWORD, USER_PASSWORD, count, database_url_for, reset_database
 from webapp import create_app
-from webapp.db import database
-from webapp.services import roles, setup
-from webapp.services.system import system_subject
+from webapp.model.db import database
+from webapp.services.access.system import system_subject
+from webapp.services.admin import roles
+from webapp.services.schema import bootstrap as setup
 
 HTMX = {"HX-Request": "true"}
 ORIGIN = "http://keydesk.test"
@@ -240,7 +241,7 @@ def test_user_delete_returns_to_the_user_list(client, admin, make_user, target):
     "sort=name&dir=desc&owner=%2F%2Fevil.example%40native",
 ])
 def test_key_delete_returns_to_the_list(client, admin, subject_of, make_user, return_to):
-    from webapp.services import api_keys
+    from webapp.services.api_keys import commands as api_keys
 
     owner = make_user("owner", ["api_key_user"])
     key = api_keys.create_api_key(subject_of(owner), name="ci-key")

@@ -4,9 +4,9 @@ import pytest
 
 from tests.conftest import ELASTIC_PASSWORD, database_url_for, reset_database
 from webapp import create_app
-from webapp.db import database
-from webapp.models import AuditEvent, User
-from webapp.services import setup
+from webapp.model import AuditEvent, User
+from webapp.model.db import database
+from webapp.services.schema import bootstrap as setup
 
 
 @pytest.fixture

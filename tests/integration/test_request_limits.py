@@ -14,11 +14,11 @@ from flask import Flask
 from tests.conftest import ELASTIC_PASSWORD, basic_header, count
 from tests.integration.test_roles_pages import sign_in
 from webapp.config import load_config
-from webapp.db import database
-from webapp.models import ALL_MODELS, ApiKey, AuditEvent, Role
+from webapp.model import ALL_MODELS, ApiKey, AuditEvent, Role
+from webapp.model.db import database
 from webapp.security import limits
-from webapp.services import api_keys
-from webapp.services.authentication import find_password_user, subject_for_user
+from webapp.services.access.authentication import find_password_user, subject_for_user
+from webapp.services.api_keys import commands as api_keys
 
 ELASTIC = basic_header("elastic", ELASTIC_PASSWORD)
 JSON = {**ELASTIC, "Content-Type": "application/json"}

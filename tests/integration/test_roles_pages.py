@@ -8,9 +8,9 @@ import pytest
 from werkzeug.datastructures import MultiDict
 
 from tests.conftest import USER_PASSWORD
-from webapp.models import AuditEvent
-from webapp.services import roles
-from webapp.services.system import system_subject
+from webapp.model import AuditEvent
+from webapp.services.access.system import system_subject
+from webapp.services.admin import roles
 
 HTMX = {"HX-Request": "true"}
 READ_LOGS = {"cluster": ["manage_own_api_key"], "indices": [{"names": ["logs-*"], "privileges": ["read"]}]}

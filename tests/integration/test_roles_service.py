@@ -2,11 +2,13 @@
 
 import pytest
 
-from webapp.models import AuditEvent, Role, User
-from webapp.services import api_keys, role_admin, roles
-from webapp.services.errors import Conflict, DomainError, NotFound, Unauthorized
-from webapp.services.system import system_subject
-from webapp.services.users import SelfLockout
+from webapp.errors import Conflict, DomainError, NotFound, Unauthorized
+from webapp.model import AuditEvent, Role, User
+from webapp.services.access.system import system_subject
+from webapp.services.admin import roles
+from webapp.services.admin import roles_page as role_admin
+from webapp.services.admin.users import SelfLockout
+from webapp.services.api_keys import commands as api_keys
 
 READ_LOGS = {"cluster": ["manage_own_api_key"], "indices": [{"names": ["logs-*"], "privileges": ["read"]}]}
 

@@ -261,7 +261,7 @@ def _timing_problems(key_id, updates, refusals, fresh, already):
 
 def _replay_problems(key_id, initial, row, events, updates, invalidated_once):
     """The audit events of one key, in id order, against the reported successes and the final row."""
-    from webapp.security.descriptors import parse_role_descriptors
+    from webapp.security.descriptors.roles import parse_role_descriptors
 
     problems = []
     reported = {marker: record for marker, record in updates}
@@ -331,9 +331,9 @@ def _replay_problems(key_id, initial, row, events, updates, invalidated_once):
 
 def test_same_keys_from_many_processes_keep_one_serial_order(app, make_user, subject_of, tmp_path):
     from tests.conftest import USER_PASSWORD, count
-    from webapp.db import database
-    from webapp.models import ApiKey, AuditEvent
-    from webapp.services import api_keys
+    from webapp.model import ApiKey, AuditEvent
+    from webapp.model.db import database
+    from webapp.services.api_keys import commands as api_keys
 
     with database.connection_context():
         owner = subject_of(make_user(USERNAME, ["api_key_user"]))

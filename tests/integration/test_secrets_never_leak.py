@@ -20,11 +20,11 @@ from urllib.parse import quote_plus
 import pytest
 
 from tests.conftest import ELASTIC_PASSWORD, basic_header, count, database_is_sqlite
-from webapp.db import database
-from webapp.models import ALL_MODELS, ApiKey, AuditEvent, User
+from webapp.model import ALL_MODELS, ApiKey, AuditEvent, User
+from webapp.model.db import database
 from webapp.security.credentials import verify_secret
 from webapp.security.passwords import verify_password
-from webapp.services.authentication import last_used
+from webapp.services.access.authentication import last_used
 
 HTMX = {"HX-Request": "true"}
 _RECORD_FIELDS = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}

@@ -3,8 +3,8 @@
 import pytest
 
 from tests.integration.test_roles_pages import form_fields, sign_in
-from webapp.models import AuditEvent
-from webapp.services import settings
+from webapp.model import AuditEvent
+from webapp.services.admin import settings
 
 HTMX = {"HX-Request": "true"}
 

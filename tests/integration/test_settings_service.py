@@ -3,11 +3,12 @@ deleted), the retention period as an Elasticsearch time value, and the audit tra
 
 import pytest
 
-from webapp.models import ApiKey, AuditEvent
-from webapp.services import api_keys, settings
-from webapp.services import license as licenses
-from webapp.services.clock import DAY_MS, now_ms
-from webapp.services.errors import FeatureDisabled, Unauthorized, ValidationFailed
+from webapp.clock import DAY_MS, now_ms
+from webapp.errors import FeatureDisabled, Unauthorized, ValidationFailed
+from webapp.model import ApiKey, AuditEvent
+from webapp.services.admin import license as licenses
+from webapp.services.admin import settings
+from webapp.services.api_keys import commands as api_keys
 
 
 @pytest.fixture

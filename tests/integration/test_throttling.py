@@ -5,7 +5,7 @@ import base64
 import pytest
 
 from tests.conftest import ELASTIC_PASSWORD, basic_header
-from webapp.throttle import limiter
+from webapp.web.throttle import limiter
 
 
 @pytest.fixture(autouse=True)

@@ -4,9 +4,9 @@ messages, enable/disable, password reset, delete, and the self-lockout confirmat
 import pytest
 
 from tests.integration.test_roles_pages import form_fields, sign_in
-from webapp.models import User
-from webapp.services import users
-from webapp.services.authentication import check_password
+from webapp.model import User
+from webapp.services.access.authentication import check_password
+from webapp.services.admin import users
 
 HTMX = {"HX-Request": "true"}
 
@@ -178,7 +178,7 @@ def test_resetting_your_own_password_keeps_your_session(client, auth, admin_logi
 
 
 def test_delete_confirms_then_deletes(client, auth, admin_login, make_user, subject_of):
-    from webapp.services import api_keys
+    from webapp.services.api_keys import commands as api_keys
 
     gus = make_user("gus", ["api_key_user"])
     api_keys.create_api_key(subject_of(gus), name="k1")

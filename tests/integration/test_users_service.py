@@ -4,11 +4,13 @@ and what disabling or deleting a user stops — sessions and API keys — checke
 import pytest
 
 from tests.conftest import USER_PASSWORD, basic_header
-from webapp.models import AuditEvent, User, UserRole
-from webapp.services import api_keys, roles, user_admin, users
-from webapp.services.errors import DomainError, NotFound, Unauthorized, ValidationFailed
-from webapp.services.system import system_subject
-from webapp.services.users import SelfLockout
+from webapp.errors import DomainError, NotFound, Unauthorized, ValidationFailed
+from webapp.model import AuditEvent, User, UserRole
+from webapp.services.access.system import system_subject
+from webapp.services.admin import roles, users
+from webapp.services.admin import users_page as user_admin
+from webapp.services.admin.users import SelfLockout
+from webapp.services.api_keys import commands as api_keys
 
 
 @pytest.fixture
@@ -140,7 +142,7 @@ def test_the_reserved_user_keeps_its_profile_and_can_only_get_a_new_password(adm
 
 
 def test_proxy_users_can_be_disabled_and_deleted_but_not_edited(admin, db):
-    from webapp.services.proxy_users import proxy_subject
+    from webapp.services.access.proxy_users import proxy_subject
 
     proxy_subject("carol", ["viewer"])
     with pytest.raises(DomainError, match=r"\[proxy\] realm"):

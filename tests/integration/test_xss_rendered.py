@@ -18,12 +18,14 @@ from werkzeug.routing import RoutingException
 
 from tests.conftest import ELASTIC_PASSWORD, USER_PASSWORD, count, database_url_for, reset_database
 from webapp import create_app
-from webapp.db import database
-from webapp.models import ApiKey, User
-from webapp.services import api_keys, roles, setup
-from webapp.services.authentication import basic_cache, last_used, subject_for_user
-from webapp.services.system import system_subject
-from webapp.services.users import create_native_user, put_user
+from webapp.model import ApiKey, User
+from webapp.model.db import database
+from webapp.services.access.authentication import basic_cache, last_used, subject_for_user
+from webapp.services.access.system import system_subject
+from webapp.services.admin import roles
+from webapp.services.admin.users import create_native_user, put_user
+from webapp.services.api_keys import commands as api_keys
+from webapp.services.schema import bootstrap as setup
 
 # ---------------------------------------------------------------- payloads
 # CODE becomes a number unique to (field, payload), so a payload that runs or leaks tells which field it came from.

@@ -3,7 +3,7 @@
 import time
 from types import SimpleNamespace
 
-from webapp.services.authentication import BasicCredentialCache
+from webapp.services.access.authentication import BasicCredentialCache
 
 
 def _user(user_id, generation=1):

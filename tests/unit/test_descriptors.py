@@ -2,7 +2,7 @@
 
 import pytest
 
-from webapp.security.descriptors import (
+from webapp.security.descriptors.roles import (
     DescriptorError,
     format_validation_failed,
     parse_role_descriptor,

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from webapp.security.descriptors import (
+from webapp.security.descriptors.roles import (
     DescriptorError,
     format_validation_failed,
     parse_role_descriptor,

@@ -5,12 +5,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import count
-from webapp.models import ApiKey
-from webapp.services import key_query
-from webapp.services.date_math import parse_date_math
-from webapp.services.errors import DomainError
-from webapp.services.key_query_dsl import condition
-from webapp.services.system import system_subject
+from webapp.errors import DomainError
+from webapp.model import ApiKey
+from webapp.services.access.system import system_subject
+from webapp.services.api_keys.es_query import search as key_query
+from webapp.services.api_keys.es_query.date_math import parse_date_math
+from webapp.services.api_keys.es_query.dsl import condition
 
 DAY = 86_400_000
 NOW = 1_700_000_000_000  # 2023-11-14T22:13:20Z
@@ -106,7 +106,7 @@ def test_prefix_wildcard_and_exists(keys, query, expected):
 
 
 def test_ranges_on_dates_take_epoch_millis_iso_dates_and_date_math(keys, monkeypatch):
-    monkeypatch.setattr("webapp.services.date_math.now_ms", lambda: NOW)
+    monkeypatch.setattr("webapp.services.api_keys.es_query.date_math.now_ms", lambda: NOW)
     assert found({"range": {"creation": {"gte": NOW - 2 * DAY}}}) == ["k4", "k5", "k6"]
     assert found({"range": {"creation": {"gt": "now-2d", "lt": "now"}}}) == ["k5"]
     assert found({"range": {"expiration": {"lte": "now"}}}) == ["k2"]  # keys with no expiration never match
@@ -266,7 +266,7 @@ def test_bad_query_requests(keys, request_, kind, reason):
 
 
 def test_aggregations(keys, monkeypatch):
-    monkeypatch.setattr("webapp.services.date_math.now_ms", lambda: NOW)
+    monkeypatch.setattr("webapp.services.api_keys.es_query.date_math.now_ms", lambda: NOW)
     result = query(size=0, query={"bool": {"must_not": {"term": {"invalidated": True}}}}, aggs={
         "envs": {"terms": {"field": "metadata.env"}},
         "tags": {"terms": {"field": "metadata.tags", "size": 1}},
@@ -321,7 +321,7 @@ def test_own_key_users_query_only_their_keys(keys, make_user, subject_of):
 # ---- the Get API --------------------------------------------------------------------------------------
 
 def test_get_filters(keys, monkeypatch):
-    monkeypatch.setattr("webapp.services.key_query.now_ms", lambda: NOW)
+    monkeypatch.setattr("webapp.services.api_keys.es_query.search.now_ms", lambda: NOW)
     admin = system_subject()
 
     def ids(**filters):

@@ -5,13 +5,18 @@ from dataclasses import replace
 import pytest
 from peewee import fn
 
-from webapp.db import database, is_sqlite
-from webapp.models import ApiKey, Setting
-from webapp.services import api_keys, key_search, key_terms, license, retention, schema, settings
-from webapp.services.clock import DAY_MS, now_ms
-from webapp.services.errors import FeatureDisabled, Unauthorized, ValidationFailed
-from webapp.services.proxy_users import proxy_subject
-from webapp.services.system import system_subject
+from webapp.clock import DAY_MS, now_ms
+from webapp.errors import FeatureDisabled, Unauthorized, ValidationFailed
+from webapp.model import ApiKey, Setting
+from webapp.model.db import database, is_sqlite
+from webapp.services.access.proxy_users import proxy_subject
+from webapp.services.access.system import system_subject
+from webapp.services.admin import license, settings
+from webapp.services.api_keys import commands as api_keys
+from webapp.services.api_keys import criteria as key_terms
+from webapp.services.api_keys import listing as key_search
+from webapp.services.api_keys import retention
+from webapp.services.schema import upgrade as schema
 
 # ---- the search box -----------------------------------------------------------------------------------
 
@@ -59,7 +64,7 @@ def test_a_colon_inside_quotes_is_text():
 @pytest.fixture
 def subjects(db, make_user, subject_of):
     """elastic (superuser), alice@native (own keys), alice@proxy (own keys), reader (read_security)."""
-    from webapp.models import User
+    from webapp.model import User
 
     return {
         "elastic": subject_of(User.get((User.username == "elastic") & (User.realm == "reserved"))),
@@ -317,7 +322,7 @@ def test_upgrading_a_version_1_database_builds_the_list_objects_without_losing_k
 
 
 def test_owner_states(subjects):
-    from webapp.services import users
+    from webapp.services.admin import users
 
     api_keys.create_api_key(subjects["alice"], name="a")
     api_keys.create_api_key(subjects["bob"], name="b")

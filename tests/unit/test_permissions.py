@@ -2,7 +2,7 @@
 
 import pytest
 
-from webapp.security.descriptors import DescriptorError
+from webapp.security.descriptors.roles import DescriptorError
 from webapp.security.permissions import (
     LimitedPermission,
     Permission,

@@ -2,7 +2,7 @@
 
 import pytest
 
-from webapp.security.descriptors import (
+from webapp.security.descriptors.roles import (
     DescriptorError,
     access_to_role_descriptor,
     parse_access,

@@ -8,10 +8,10 @@ from hypothesis import strategies as st
 from werkzeug.datastructures import MultiDict
 
 from tests.conftest import count
-from webapp.security.descriptors import parse_role_descriptor
+from webapp.security.descriptors.roles import parse_role_descriptor
 from webapp.security.privileges import CLUSTER_PRIVILEGES, INDEX_PRIVILEGES
-from webapp.services import role_forms
-from webapp.services.role_forms import FormProblems, IndexRow, RoleForm
+from webapp.services.admin import role_forms
+from webapp.services.admin.role_forms import FormProblems, IndexRow, RoleForm
 
 # ---------------------------------------------------------------- generated role descriptors
 _word = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-_.*", min_size=1, max_size=12).filter(

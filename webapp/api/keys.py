@@ -23,9 +23,10 @@ from webapp.api.parsing import (
     refresh_param,
     string_param,
 )
-from webapp.guard import current_subject, requires
-from webapp.services import api_keys, key_query
-from webapp.services.errors import ValidationFailed
+from webapp.errors import ValidationFailed
+from webapp.services.api_keys import commands as api_keys
+from webapp.services.api_keys.es_query import search as key_query
+from webapp.web.guard import current_subject, requires
 
 CREATE_FIELDS = {"name": STRING, "expiration": STRING, "role_descriptors": ANY, "metadata": OBJECT_OR_NULL}
 UPDATE_FIELDS = {"role_descriptors": ANY, "metadata": OBJECT_OR_NULL, "expiration": STRING}

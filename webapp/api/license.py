@@ -5,13 +5,13 @@ import uuid
 from webapp.api import bp
 from webapp.api.negotiation import answer
 from webapp.api.parsing import bad_request, bool_param, check_params, string_param
-from webapp.guard import current_subject, requires
-from webapp.services import license as licenses
-from webapp.services import settings
-from webapp.services.errors import ValidationFailed, unauthorized
-from webapp.services.key_query_fields import format_date
+from webapp.errors import ValidationFailed, unauthorized
+from webapp.security import privileges
+from webapp.services.admin import license as licenses
+from webapp.services.admin import settings
+from webapp.services.api_keys.es_query.fields import format_date
+from webapp.web.guard import current_subject, requires
 
-START_TRIAL = "cluster:admin/xpack/license/start_trial"
 ACKNOWLEDGE_MESSAGE = ("A trial turns on the enterprise features (cross-cluster API keys) for 30 days and can be "
                        "started once. Call /_license/start_trial again with acknowledge=true to start it.")
 
@@ -52,8 +52,8 @@ def start_trial():
     if kind != "trial":
         raise bad_request(f"Cannot start trial of type [{kind}]. Valid trial types are [trial].")
     subject = current_subject()
-    if not subject.may("manage_security"):
-        raise unauthorized(subject, START_TRIAL, ("manage_security", "all"))
+    if not subject.may_any(*privileges.MANAGE_SECURITY):
+        raise unauthorized(subject, privileges.LICENSE_START_TRIAL, privileges.MANAGE_SECURITY)
     if not bool_param("acknowledge"):
         return answer({"acknowledged": False, "trial_was_started": False,
                        "error_message": "Operation failed: Needs acknowledgement.",

@@ -10,7 +10,7 @@ import re
 
 from flask import current_app, request
 
-from webapp.services.errors import DomainError
+from webapp.errors import DomainError
 
 JSON_TYPES = ("application/json", "application/vnd.elasticsearch+json")
 COMPATIBLE_VERSIONS = (8, 9)
@@ -41,7 +41,7 @@ def check_request():
     length = request.content_length
     limit = current_app.config.get("MAX_CONTENT_LENGTH")
     if limit and length and length > limit:
-        from webapp.errors import too_large_reason
+        from webapp.web.errors import too_large_reason
 
         raise DomainError(too_large_reason(length), type="content_too_long_exception", status=413)
     has_body = bool(request.content_length) or request.headers.get("Transfer-Encoding") == "chunked"

@@ -11,9 +11,9 @@ import re
 
 from flask import request
 
+from webapp.errors import DomainError
 from webapp.security import limits
-from webapp.security.descriptor_fields import token
-from webapp.services.errors import DomainError
+from webapp.security.descriptors.fields import token
 
 # Parameters every Elasticsearch endpoint accepts (they shape the response, not the request).
 RESPONSE_PARAMS = ("pretty", "human", "error_trace", "filter_path")

@@ -3,10 +3,10 @@
 from webapp.api import bp
 from webapp.api.negotiation import answer
 from webapp.api.parsing import bad_request, check_params, json_body
-from webapp.guard import current_subject, requires
-from webapp.security.descriptors import DescriptorError, parse_has_privileges_request
+from webapp.errors import from_descriptor_error
+from webapp.security.descriptors.roles import DescriptorError, parse_has_privileges_request
 from webapp.security.permissions import has_privileges
-from webapp.services.errors import from_descriptor_error
+from webapp.web.guard import current_subject, requires
 
 
 @bp.route("/_security/user/_has_privileges", methods=["GET", "POST"])

@@ -3,8 +3,8 @@
 from webapp.api import bp
 from webapp.api.negotiation import answer
 from webapp.api.parsing import check_params, json_body, list_param, refresh_param
-from webapp.guard import current_subject, requires
-from webapp.services import roles
+from webapp.services.admin import roles
+from webapp.web.guard import current_subject, requires
 
 
 @bp.route("/_security/role/<name>", methods=["PUT", "POST"])

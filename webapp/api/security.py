@@ -6,11 +6,12 @@ from werkzeug.routing import Map, Rule
 from webapp.api import bp
 from webapp.api.negotiation import answer
 from webapp.api.parsing import bad_request, check_params
-from webapp.guard import current_subject, requires
-from webapp.security.descriptors import DescriptorError
+from webapp.errors import DomainError, from_descriptor_error
+from webapp.security import privileges
+from webapp.security.descriptors.roles import DescriptorError
 from webapp.security.permissions import has_privileges
 from webapp.security.privileges import CLUSTER_PRIVILEGES, INDEX_PRIVILEGES, REMOTE_CLUSTER_PRIVILEGES
-from webapp.services.errors import DomainError, from_descriptor_error
+from webapp.web.guard import current_subject, requires
 
 ALL_METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"]
 
@@ -90,7 +91,7 @@ def required_privileges():
 
 
 @bp.get("/_security/privilege/_builtin")
-@requires("read_security", "manage_security", action="cluster:admin/xpack/security/privilege/builtin/get")
+@requires(*privileges.READ_SECURITY, action=privileges.BUILTIN_PRIVILEGES_GET)
 def builtin_privileges():
     """The privilege names Keydesk knows (cluster, index, remote cluster)."""
     check_params()

@@ -3,10 +3,10 @@
 from webapp.api import bp
 from webapp.api.negotiation import answer
 from webapp.api.parsing import bad_request, check_params, json_body, list_param, refresh_param
-from webapp.guard import current_subject, requires
-from webapp.security.descriptor_fields import token
-from webapp.services import users
-from webapp.services.errors import ValidationFailed
+from webapp.errors import ValidationFailed
+from webapp.security.descriptors.fields import token
+from webapp.services.admin import users
+from webapp.web.guard import current_subject, requires
 
 # PUT /_security/user/{name}: field -> the JSON types it takes (None stands for null).
 USER_FIELDS = {"password": (str,), "password_hash": (str,), "roles": (list, str), "full_name": (str, None),

@@ -7,7 +7,7 @@ descriptors intersected with its owner's snapshot (`limited_by`). Index names in
 
 from collections.abc import Mapping
 
-from webapp.security.descriptor_fields import ILLEGAL_ARGUMENT, DescriptorError, parse_error, validation_error
+from webapp.security.descriptors.fields import ILLEGAL_ARGUMENT, DescriptorError, parse_error, validation_error
 from webapp.security.patterns import covered_by_any, covers, has_wildcard, intersects, matches, matches_any
 from webapp.security.privileges import (
     CLUSTER_PRIVILEGES,

@@ -17,6 +17,7 @@ __all__ = [
     "index_action_granted_by", "index_privilege_implies", "is_cluster_action", "is_cluster_privilege_name",
     "is_index_action", "is_index_privilege_name", "is_valid_cluster_privilege", "is_valid_index_privilege",
     "unknown_cluster_privilege_message", "unknown_index_privilege_message",
+    "SEE_KEYS", "MANAGE_OWN_KEYS", "SEE_EVERY_KEY", "MANAGE_EVERY_KEY", "READ_SECURITY", "MANAGE_SECURITY",
 ]
 
 CLUSTER_PRIVILEGES: tuple[str, ...] = catalogue.CLUSTER_PRIVILEGE_NAMES
@@ -213,3 +214,37 @@ def describe_cluster_privilege(name) -> str:
 
 def describe_index_privilege(name) -> str:
     return INDEX_PRIVILEGE_DESCRIPTIONS.get(_lower(name) or "", "")
+
+
+# ---------------------------------------------------------------- who may do what, each written once
+# The actions Keydesk checks, by name. The Elasticsearch ones are in ACTIONS with the privileges that grant
+# them; the two of Keydesk's own (audit, settings) are granted by the groups named beside them below.
+API_KEY_CREATE = "cluster:admin/xpack/security/api_key/create"
+API_KEY_GET = "cluster:admin/xpack/security/api_key/get"
+API_KEY_QUERY = "cluster:admin/xpack/security/api_key/query"
+API_KEY_INVALIDATE = "cluster:admin/xpack/security/api_key/invalidate"
+API_KEY_UPDATE = "cluster:admin/xpack/security/api_key/update"
+CROSS_CLUSTER_CREATE = "cluster:admin/xpack/security/cross_cluster/api_key/create"
+CROSS_CLUSTER_UPDATE = "cluster:admin/xpack/security/cross_cluster/api_key/update"
+ROLE_PUT = "cluster:admin/xpack/security/role/put"
+ROLE_GET = "cluster:admin/xpack/security/role/get"
+ROLE_DELETE = "cluster:admin/xpack/security/role/delete"
+USER_PUT = "cluster:admin/xpack/security/user/put"
+USER_GET = "cluster:admin/xpack/security/user/get"
+USER_DELETE = "cluster:admin/xpack/security/user/delete"
+USER_SET_ENABLED = "cluster:admin/xpack/security/user/set_enabled"
+USER_CHANGE_PASSWORD = "cluster:admin/xpack/security/user/change_password"
+BUILTIN_PRIVILEGES_GET = "cluster:admin/xpack/security/privilege/builtin/get"
+LICENSE_START_TRIAL = "cluster:admin/xpack/license/start_trial"
+AUDIT_READ = "cluster:admin/keydesk/audit/read"
+SETTINGS_UPDATE = "cluster:admin/settings/update"
+
+# Named groups: the privileges that grant each, least privileged first (the order a 403 lists them in).
+# `Subject.may_any(*GROUP)` is true for a privilege that implies one of them too. Views, services, the API and
+# templates (as `privileges.GROUP`) all use these names.
+SEE_KEYS: tuple[str, ...] = ACTIONS[API_KEY_GET]  # the keys page: one's own keys at least
+MANAGE_OWN_KEYS: tuple[str, ...] = ACTIONS[API_KEY_CREATE]  # create, update, delete one's own keys
+SEE_EVERY_KEY: tuple[str, ...] = granting_privileges(API_KEY_GET, owner_scoped=False)  # every owner's keys
+MANAGE_EVERY_KEY: tuple[str, ...] = granting_privileges(API_KEY_INVALIDATE, owner_scoped=False)
+READ_SECURITY: tuple[str, ...] = ACTIONS[ROLE_GET]  # roles, users, audit: read
+MANAGE_SECURITY: tuple[str, ...] = ACTIONS[ROLE_PUT]  # roles, users, settings, cross-cluster keys: change

@@ -29,8 +29,8 @@ def _free_port():
 
 
 def _empty_shared_database(url):
-    from webapp.db import database, init_database
-    from webapp.models import ALL_MODELS
+    from webapp.model import ALL_MODELS
+    from webapp.model.db import database, init_database
 
     init_database(url)
     with database.connection_context():

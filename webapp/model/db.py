@@ -1,0 +1,126 @@
+"""The Peewee database: one proxy, initialised from a URL, connected per request."""
+
+import re
+import threading
+from urllib.parse import parse_qs, urlparse
+
+from peewee import DatabaseProxy, SqliteDatabase
+from playhouse.pool import PooledPostgresqlDatabase, PooledSqliteDatabase
+
+from webapp.errors import DomainError
+
+database = DatabaseProxy()
+
+# Text no column can hold on PostgreSQL (NUL), or that no driver can encode (an unpaired UTF-16 surrogate,
+# which only a JSON `\ud800` escape produces). Refused on both databases alike, before the statement runs.
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+UNSTORABLE_TEXT = ("text containing the NUL character or an unpaired surrogate can't be stored or searched "
+                   "for")
+
+
+class _RefusesUnstorableText:
+    """Checks every statement's parameters: a 400 DomainError, never the driver's error (a 500)."""
+
+    def execute_sql(self, sql, params=None):
+        if params:
+            for value in params:
+                if isinstance(value, str) and UNSTORABLE.search(value):
+                    raise DomainError(UNSTORABLE_TEXT)
+        return super().execute_sql(sql, params)
+
+
+class KeydeskSqliteDatabase(_RefusesUnstorableText, PooledSqliteDatabase):
+    pass
+
+
+class KeydeskPostgresqlDatabase(_RefusesUnstorableText, PooledPostgresqlDatabase):
+    pass
+
+# WAL lets readers run beside one writer; busy_timeout makes a second writer wait instead of failing.
+SQLITE_PRAGMAS = {
+    "journal_mode": "wal",
+    "busy_timeout": 10000,
+    "foreign_keys": 1,
+    "synchronous": "normal",
+    "cache_size": -32000,
+}
+
+
+class DatabaseURLError(ValueError):
+    """The database URL can't be understood."""
+
+
+def database_for_url(url):
+    """Return an unconnected Peewee database for a sqlite:/// or postgresql:// URL."""
+    parsed = urlparse(url)
+    if parsed.scheme == "sqlite":
+        path = parsed.path[1:] if parsed.path.startswith("//") else parsed.path
+        if parsed.netloc == "" and url.startswith("sqlite:///"):
+            path = url[len("sqlite:///") :]
+        if not path:
+            raise DatabaseURLError(f"no file name in database URL {url!r}")
+        # BEGIN IMMEDIATE: a deferred transaction that reads and then writes can't wait for the write lock
+        # (SQLite answers SQLITE_BUSY at once on the upgrade); taking it up front makes it wait on busy_timeout.
+        # Pooled: a request reuses an open connection (pragmas already set) instead of opening the file and
+        # setting the pragmas again, which was the largest fixed cost of every request. A connection handed
+        # back inside a transaction is rolled back first.
+        return KeydeskSqliteDatabase(
+            path, pragmas=SQLITE_PRAGMAS, check_same_thread=False, lock_type="IMMEDIATE",
+            max_connections=None, stale_timeout=600,
+        )
+    if parsed.scheme in {"postgres", "postgresql"}:
+        options = {k: v[-1] for k, v in parse_qs(parsed.query).items()}
+        return KeydeskPostgresqlDatabase(
+            (parsed.path or "/")[1:] or "postgres",
+            user=parsed.username,
+            password=parsed.password,
+            host=parsed.hostname or "127.0.0.1",
+            port=parsed.port or 5432,
+            max_connections=int(options.pop("max_connections", 16)),
+            stale_timeout=int(options.pop("stale_timeout", 300)),
+            timeout=int(options.pop("pool_timeout", 10)),
+            **options,
+        )
+    raise DatabaseURLError(f"unsupported database URL {url!r}: use sqlite:///PATH or postgresql://USER@HOST/DB")
+
+
+def init_database(url):
+    """Point the shared proxy at the database named by `url` and return it."""
+    current = database.obj
+    if current is not None and getattr(current, "_keydesk_url", None) == url:
+        return current
+    if current is not None and not current.is_closed():
+        current.close()
+    if current is not None and hasattr(current, "close_idle"):
+        current.close_idle()  # the pooled connections of the database being replaced
+    db = database_for_url(url)
+    db._keydesk_url = url
+    database.initialize(db)
+    return db
+
+
+def is_sqlite():
+    return isinstance(database.obj, SqliteDatabase)
+
+
+def init_app(app):
+    """Connect at the start of each request and close at its end (only what the request itself opened)."""
+    from flask import g
+
+    init_database(app.config["KEYDESK_DATABASE_URL"])
+
+    @app.before_request
+    def _connect():
+        g.keydesk_opened_connection = database.connect(reuse_if_open=True)
+
+    @app.teardown_request
+    def _close(exc):
+        if not g.pop("keydesk_opened_connection", False) or database.is_closed():
+            return
+        # gunicorn's sync workers serve every request on their main thread: that thread keeps its SQLite
+        # connection for the next request (a pool check-out and check-in less per request). Other threads, and
+        # any request that failed or left a transaction open, hand theirs back to the pool (which rolls back).
+        if (is_sqlite() and exc is None and not database.in_transaction()
+                and threading.current_thread() is threading.main_thread()):
+            return
+        database.close()

@@ -1,0 +1,154 @@
+"""Peewee models. Times are epoch milliseconds (as Elasticsearch returns them); JSON lives in text columns."""
+
+import json
+
+from peewee import (
+    BigIntegerField,
+    BooleanField,
+    CharField,
+    ForeignKeyField,
+    IntegerField,
+    Model,
+    TextField,
+)
+
+from webapp.model.db import database
+
+
+class JSONField(TextField):
+    """A JSON document stored as text, portable across SQLite and PostgreSQL."""
+
+    def db_value(self, value):
+        return None if value is None else json.dumps(value, separators=(",", ":"), sort_keys=False)
+
+    def python_value(self, value):
+        return None if value is None else json.loads(value)
+
+
+class BaseModel(Model):
+    class Meta:
+        database = database
+        legacy_table_names = False
+
+
+class Setting(BaseModel):
+    """One named value: schema version, license, whether API keys are enabled, retention."""
+
+    name = CharField(primary_key=True, max_length=64)
+    value = JSONField()
+
+
+class User(BaseModel):
+    username = CharField(max_length=1024)
+    realm = CharField(max_length=64)  # reserved | native | proxy
+    full_name = CharField(max_length=1024, null=True)
+    email = CharField(max_length=1024, null=True)
+    enabled = BooleanField(default=True)
+    password_hash = CharField(max_length=128, null=True)
+    metadata = JSONField(default=dict)
+    # Bumped on every password change, disable and delete-like event: sessions and cached Basic
+    # credentials carry the generation they were issued under and stop working when it moves.
+    generation = IntegerField(default=1)
+    created = BigIntegerField()
+    updated = BigIntegerField()
+
+    class Meta:
+        indexes = ((("username", "realm"), True),)
+
+    @property
+    def owner(self):
+        return f"{self.username}@{self.realm}"
+
+
+class Role(BaseModel):
+    name = CharField(max_length=507, unique=True)
+    descriptor = JSONField()  # the full Elasticsearch role descriptor, as GET /_security/role returns it
+    reserved = BooleanField(default=False, index=True)
+    created = BigIntegerField()
+    updated = BigIntegerField()
+
+
+class UserRole(BaseModel):
+    """A user holds a role by name; like Elasticsearch, the role need not exist (it then grants nothing)."""
+
+    user = ForeignKeyField(User, backref="role_links", on_delete="CASCADE")
+    role_name = CharField(max_length=507, index=True)
+
+    class Meta:
+        indexes = ((("user", "role_name"), True),)
+
+
+class ApiKey(BaseModel):
+    id = CharField(primary_key=True, max_length=20)
+    name = CharField(max_length=256)
+    type = CharField(max_length=16, default="rest")  # rest | cross_cluster
+    owner_username = CharField(max_length=1024)
+    owner_realm = CharField(max_length=64)
+    owner_realm_type = CharField(max_length=64)
+    creation = BigIntegerField()
+    expiration = BigIntegerField(null=True)
+    invalidated = BooleanField(default=False)
+    invalidation = BigIntegerField(null=True)
+    secret_hash = CharField(max_length=128)
+    role_descriptors = JSONField(default=dict)
+    limited_by = JSONField(null=True)  # list of {role name: descriptor}; absent for cross-cluster keys
+    access = JSONField(null=True)
+    metadata = JSONField(default=dict)
+    managed = BooleanField(default=False)  # metadata.managed == true, kept as a column so it can be indexed
+    last_used = BigIntegerField(null=True)
+    last_used_address = CharField(max_length=64, null=True)
+    version = IntegerField(default=1)  # bumped on every update: optimistic checks and cache invalidation
+
+    class Meta:
+        indexes = (
+            (("owner_username", "owner_realm", "creation"), False),
+            (("invalidated", "creation"), False),
+            (("invalidated", "name"), False),
+            (("invalidated", "expiration"), False),
+            (("invalidated", "owner_username"), False),
+            (("invalidated", "type", "creation"), False),
+        )
+
+    @property
+    def owner(self):
+        return f"{self.owner_username}@{self.owner_realm}"
+
+
+class AuditEvent(BaseModel):
+    timestamp = BigIntegerField(index=True)
+    actor_username = CharField(max_length=1024, null=True)
+    actor_realm = CharField(max_length=64, null=True)
+    actor_api_key_id = CharField(max_length=20, null=True)
+    address = CharField(max_length=64, null=True)
+    action = CharField(max_length=64, index=True)
+    target_type = CharField(max_length=32, null=True)
+    target_id = CharField(max_length=1024, null=True)
+    outcome = CharField(max_length=16, default="success")
+    before = JSONField(null=True)
+    after = JSONField(null=True)
+    detail = TextField(null=True)
+    count = IntegerField(default=1)  # repeated failures are folded into one row
+
+    class Meta:
+        indexes = ((("actor_username", "timestamp"), False), (("target_id", "timestamp"), False))
+
+
+class ApiKeyTally(BaseModel):
+    """Keys per owner, type, managed and invalidated; kept by triggers on api_key (services/schema/upgrade.py)."""
+
+    owner_username = CharField()
+    owner_realm = CharField()
+    type = CharField()
+    managed = BooleanField()
+    invalidated = BooleanField()
+    n = BigIntegerField()
+
+    class Meta:
+        table_name = "api_key_tally"
+        primary_key = False
+
+
+ALL_MODELS = (Setting, User, Role, UserRole, ApiKey, AuditEvent)
+
+__all__ = ["JSONField", "BaseModel", "Setting", "User", "Role", "UserRole", "ApiKey", "AuditEvent", "ApiKeyTally",
+           "ALL_MODELS"]

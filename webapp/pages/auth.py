@@ -1,0 +1,70 @@
+"""Sign in and out (reserved and native users), and the landing redirect."""
+
+
+import flask_login
+from flask import Blueprint, redirect, render_template, request, session, url_for
+
+from webapp.services.access.authentication import check_password
+from webapp.services.audit import trail as audit
+from webapp.web.guard import SessionUser, client_address, current_subject
+from webapp.web.htmx import local_url
+
+bp = Blueprint("auth", __name__)
+
+LOGIN_FAILED = "Wrong username or password, or the account is disabled."
+
+
+def safe_next(target):
+    """`target` when it is a path on this site, else the keys page (no open redirects)."""
+    return local_url(target, url_for("keys.index"))
+
+
+@bp.get("/")
+def index():
+    """Redirect to the keys page."""
+    return redirect(url_for("keys.index"))
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    """The sign-in page (auth/login.html); on success, a new session and a redirect to `next`."""
+    next_url = request.values.get("next", "")
+    if request.method == "GET":
+        if current_subject() is not None:
+            return redirect(safe_next(next_url))
+        return render_template("auth/login.html", next=next_url, error=None, username="")
+
+    username = request.form.get("username", "")
+    password = request.form.get("password", "")
+    user = check_password(username, password)
+    if user is None:
+        audit.record(None, "login", target_type="user", target_id=username, outcome="failure",
+                     address=client_address())
+        return render_template("auth/login.html", next=next_url, error=LOGIN_FAILED, username=username), 401
+
+    # A fresh session on sign-in: nothing from before (fixation) survives, and a new CSRF token is issued.
+    session.clear()
+    flask_login.login_user(SessionUser(user))
+    audit.record(user, "login", target_type="user", target_id=f"{user.username}@{user.realm}",
+                 address=client_address())
+    return redirect(safe_next(next_url))
+
+
+@bp.post("/logout")
+def logout():
+    """End the session and go back to the sign-in page."""
+    subject = current_subject()
+    if subject is not None:
+        audit.record(subject, "logout", target_type="user", target_id=subject.display)
+    flask_login.logout_user()
+    session.clear()
+    return redirect(url_for("auth.login"))
+
+
+@bp.get("/healthz")
+def healthz():
+    """200 when the process is up and the database answers."""
+    from webapp.model.db import database
+
+    database.execute_sql("SELECT 1")
+    return {"status": "ok"}

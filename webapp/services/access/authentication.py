@@ -1,0 +1,334 @@
+"""Turn credentials (password, Basic header, API key) into a Subject, in Elasticsearch's order of checks."""
+
+import base64
+import binascii
+import dataclasses
+import hashlib
+import json
+import secrets
+import threading
+import time
+from collections import OrderedDict
+
+from webapp.clock import now_ms
+from webapp.errors import AuthenticationFailed
+from webapp.model import ApiKey, Role, User, UserRole
+from webapp.model.db import database
+from webapp.security.credentials import CredentialFormatError, decode_credential, verify_secret
+from webapp.security.passwords import verify_password
+from webapp.security.permissions import Permission, effective_key_permission
+from webapp.security.subject import VIA_API_KEY, VIA_BASIC, Subject
+from webapp.services.admin import settings
+
+PASSWORD_REALMS = ("reserved", "native")
+ANONYMOUS_DENIED = (
+    "unable to authenticate with provided credentials and anonymous access is not allowed for this request"
+)
+MISSING_CREDENTIALS = "missing authentication credentials for REST request"
+
+
+def authentication_failed(reason=ANONYMOUS_DENIED, detail=None):
+    """A 401 carrying what went wrong with the credential (ES's additional_unsuccessful_credentials)."""
+    extra = {"additional_unsuccessful_credentials": detail} if detail else None
+    return AuthenticationFailed(reason, extra=extra)
+
+
+def role_descriptors_for(role_names):
+    """{name: descriptor} for the roles that exist among `role_names` (missing ones grant nothing)."""
+    if not role_names:
+        return {}
+    rows = Role.select(Role.name, Role.descriptor).where(Role.name.in_(list(role_names)))
+    return {row.name: row.descriptor for row in rows}
+
+
+def role_names_of(user):
+    return tuple(
+        row.role_name
+        for row in UserRole.select(UserRole.role_name).where(UserRole.user == user).order_by(UserRole.role_name)
+    )
+
+
+def subject_for_user(user, via, address=None):
+    """The Subject of a signed-in (or Basic-authenticated) user: its roles and their permission."""
+    roles = role_names_of(user)
+    descriptors = role_descriptors_for(roles)
+    return Subject(
+        username=user.username,
+        realm=user.realm,
+        realm_type=user.realm,
+        roles=roles,
+        permission=Permission(descriptors),
+        via=via,
+        user_id=user.id,
+        full_name=user.full_name,
+        email=user.email,
+        metadata=user.metadata or {},
+        role_descriptors=descriptors,
+        address=address,
+    )
+
+
+def find_password_user(username):
+    """The reserved or native user with this name, or None."""
+    if not isinstance(username, str) or not username or "\x00" in username:  # no user has a NUL in their name
+        return None
+    users = {u.realm: u for u in User.select().where(
+        (User.username == username) & (User.realm.in_(PASSWORD_REALMS)))}
+    return users.get("reserved") or users.get("native")
+
+
+def check_password(username, password):
+    """The enabled reserved/native user these credentials belong to, or None (same cost either way)."""
+    user = find_password_user(username)
+    ok = verify_password(password, user.password_hash if user else None)
+    if not ok or user is None or not user.enabled:
+        return None
+    return user
+
+
+class BasicCredentialCache:
+    """Remembers Basic credentials that passed bcrypt, so scripted calls don't pay ~250 ms each.
+
+    Entries are keyed by a salted hash of the credential (the password itself is never kept), live for
+    `ttl` seconds, and carry the user's generation: a password change or disable bumps the generation in
+    the database, and the next request sees the mismatch and drops the entry — on every instance.
+    """
+
+    def __init__(self, ttl=60, max_entries=10_000):
+        self.ttl = ttl
+        self.max_entries = max_entries
+        self._salt = secrets.token_bytes(16)
+        self._entries = OrderedDict()
+        self._lock = threading.Lock()
+
+    def _key(self, username, password):
+        return hashlib.sha256(self._salt + f"{username}\x00{password}".encode()).digest()
+
+    def get(self, username, password):
+        key = self._key(username, password)
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None:
+                return None
+            user_id, generation, expires = entry
+            if time.monotonic() >= expires:
+                del self._entries[key]
+                return None
+            return user_id, generation
+
+    def put(self, username, password, user):
+        key = self._key(username, password)
+        with self._lock:
+            self._entries[key] = (user.id, user.generation, time.monotonic() + self.ttl)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
+
+    def drop(self, username, password):
+        with self._lock:
+            self._entries.pop(self._key(username, password), None)
+
+    def clear(self):
+        with self._lock:
+            self._entries.clear()
+
+
+basic_cache = BasicCredentialCache()
+
+
+def parse_basic(value):
+    """(username, password) from the part of a Basic header after the scheme."""
+    try:
+        raw = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError, ValueError) as error:
+        raise authentication_failed(detail="basic: invalid credentials encoding") from error
+    username, colon, password = raw.partition(":")
+    if not colon or not username:
+        raise authentication_failed(detail="basic: invalid credentials encoding")
+    return username, password
+
+
+def authenticate_basic(value, address=None):
+    """The Subject for a Basic credential; bcrypt only on a cache miss."""
+    username, password = parse_basic(value)
+    cached = basic_cache.get(username, password)
+    if cached is not None:
+        user_id, generation = cached
+        # One query tells whether the user is still enabled, at the same generation, and whether anything
+        # their Subject is built from (profile, role links, role definitions) changed since it was built.
+        row = _fetch_one(_USER_STATE_SQL, user_id)
+        if row is not None and row[0] and row[1] == generation:
+            return subjects.get_or_build(("user", user_id, *row[1:]), address,
+                                         lambda: subject_for_user(User.get_by_id(user_id), VIA_BASIC))
+        basic_cache.drop(username, password)
+    user = check_password(username, password)
+    if user is None:
+        raise authentication_failed(detail=f"basic: unable to authenticate user [{username}]")
+    basic_cache.put(username, password, user)
+    return subject_for_user(user, VIA_BASIC, address)
+
+
+# Everything a Basic-authenticated Subject depends on, read in one statement on every request.
+_USER_STATE_SQL = (
+    'SELECT u.enabled, u.generation, u.updated, '
+    '(SELECT COUNT(*) FROM user_role ur JOIN role r ON r.name = ur.role_name WHERE ur.user_id = u.id), '
+    '(SELECT MAX(r.updated) FROM user_role ur JOIN role r ON r.name = ur.role_name WHERE ur.user_id = u.id) '
+    'FROM "user" u WHERE u.id = ?'
+)
+
+# Everything verifying an API key needs, in the order of the checks, read in one statement.
+_KEY_STATE_SQL = (
+    'SELECT k.invalidated, k.secret_hash, k.type, k.expiration, k.version, u.id, u.enabled, u.generation, '
+    'u.updated, (SELECT s.value FROM setting s WHERE s.name = \'api_keys.enabled\') '
+    'FROM api_key k LEFT JOIN "user" u ON u.username = k.owner_username AND u.realm = k.owner_realm '
+    'WHERE k.id = ?'
+)
+
+
+_STATEMENTS = {}
+
+
+def _fetch_one(statement, value):
+    """One row of a hot-path statement, run on the driver's cursor (no query building, no logging)."""
+    sql = _STATEMENTS.get((statement, database.param))
+    if sql is None:
+        sql = _STATEMENTS[(statement, database.param)] = statement.replace("?", database.param)
+    cursor = database.cursor()
+    try:
+        cursor.execute(sql, (value,))
+        return cursor.fetchone()
+    finally:
+        cursor.close()
+
+
+class SubjectCache:
+    """Subjects already built, keyed by a fingerprint of every row they were built from (and the address).
+
+    The fingerprint is read from the database on every request (one indexed statement), so an entry is
+    never used after what it describes changed: the cache saves rebuilding the Subject and its Permission,
+    not the check. Bounded in size (least recently used entries go first).
+    """
+
+    def __init__(self, max_entries=10_000):
+        self.max_entries = max_entries
+        self._entries = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get_or_build(self, fingerprint, address, build):
+        """The Subject for `fingerprint` seen from `address`, building it with `build()` when missing."""
+        key = (fingerprint, address)
+        with self._lock:
+            subject = self._entries.get(key)
+            if subject is not None:
+                self._entries.move_to_end(key)
+                return subject
+        subject = dataclasses.replace(build(), address=address)
+        with self._lock:
+            self._entries[key] = subject
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
+        return subject
+
+    def clear(self):
+        with self._lock:
+            self._entries.clear()
+
+
+subjects = SubjectCache()
+
+
+class LastUsedBuffer:
+    """Collects last-used times in memory and writes them in one statement per key at most every `interval` s.
+
+    Verifying a key then reads one row and never writes; the stored time lags by at most `interval`
+    seconds per instance (plus the time until the next authenticated request triggers the flush).
+    """
+
+    def __init__(self, interval=60):
+        self.interval = interval
+        self._pending = {}
+        self._lock = threading.Lock()
+        self._last_flush = time.monotonic()
+
+    @property
+    def pending(self):
+        return len(self._pending)
+
+    def note(self, key_id, when_ms, address):
+        with self._lock:
+            self._pending[key_id] = (when_ms, address)
+            due = time.monotonic() - self._last_flush >= self.interval
+        if due:
+            self.flush()
+
+    def flush(self):
+        with self._lock:
+            pending, self._pending = self._pending, {}
+            self._last_flush = time.monotonic()
+        for key_id, (when_ms, address) in pending.items():
+            # Only move forward: another instance may have written a later time already.
+            ApiKey.update(last_used=when_ms, last_used_address=address).where(
+                (ApiKey.id == key_id) & ((ApiKey.last_used.is_null()) | (ApiKey.last_used < when_ms))
+            ).execute()
+        return len(pending)
+
+
+last_used = LastUsedBuffer()
+
+
+def authenticate_api_key(value, address=None, expected_type="rest", now=None):
+    """The Subject for an ApiKey credential, checked as Elasticsearch does.
+
+    Order: parse → exists → not invalidated → secret → type → not expired; then the owner must still exist
+    and be enabled, and API keys must be enabled. Each failure is a 401 naming the reason. The key, its
+    owner and the setting are read in one statement on every request, so a revoked key, a disabled owner
+    or switched-off API keys take effect at once; only the Subject built from them is reused.
+    """
+    try:
+        key_id, secret = decode_credential(value)
+    except CredentialFormatError as error:
+        if not settings.api_keys_enabled():
+            raise authentication_failed(detail="API key: api keys are not enabled") from error
+        raise authentication_failed(detail=f"API key: {error}") from error
+    row = None if "\x00" in key_id else _fetch_one(_KEY_STATE_SQL, key_id)  # ids are URL-safe base64
+    enabled = settings.api_keys_enabled() if row is None else row[9] is None or bool(json.loads(row[9]))
+    if not enabled:
+        raise authentication_failed(detail="API key: api keys are not enabled")
+    if row is None:
+        raise authentication_failed(detail=f"API key: unable to find apikey with id {key_id}")
+    invalidated, secret_hash, key_type, expiration, version, owner_id, owner_enabled = row[:7]
+    if invalidated:
+        raise authentication_failed(detail=f"API key: api key [{key_id}] has been invalidated")
+    if not verify_secret(secret, secret_hash):
+        raise authentication_failed(detail=f"API key: invalid credentials for API key [{key_id}]")
+    if key_type != expected_type:
+        raise authentication_failed(
+            detail=f"API key: authentication expected API key type of [{expected_type}], "
+            f"but API key [{key_id}] has type [{key_type}]"
+        )
+    now = now_ms() if now is None else now
+    if expiration is not None and expiration <= now:
+        raise authentication_failed(detail="API key: api key is expired")
+    if owner_id is None or not owner_enabled:
+        raise authentication_failed(detail=f"API key: the owner of api key [{key_id}] is disabled or deleted")
+    last_used.note(key_id, now, address)
+    return subjects.get_or_build(("key", key_id, version, owner_id, *row[7:9]), address,
+                                 lambda: _key_subject(ApiKey.get_by_id(key_id), User.get_by_id(owner_id)))
+
+
+def _key_subject(key, owner):
+    return Subject(
+        username=key.owner_username,
+        realm=key.owner_realm,
+        realm_type=key.owner_realm_type,
+        roles=(),
+        permission=effective_key_permission(key.role_descriptors or {}, key.limited_by or []),
+        via=VIA_API_KEY,
+        user_id=owner.id,
+        full_name=owner.full_name,
+        email=owner.email,
+        metadata=owner.metadata or {},
+        role_descriptors=key.role_descriptors or {},
+        api_key_id=key.id,
+        api_key_name=key.name,
+    )

@@ -1,0 +1,58 @@
+"""The proxy realm: users asserted by a trusted reverse proxy, provisioned on first sight."""
+
+from webapp.clock import now_ms
+from webapp.model import User, UserRole
+from webapp.model.db import database
+from webapp.services.access.authentication import role_names_of, subject_for_user
+from webapp.services.admin.users import username_problem
+from webapp.services.audit import trail as audit
+
+PROXY_REALM = "proxy"
+
+
+def parse_group_roles(text):
+    """`group=role1+role2;other=role3` → {"group": ["role1", "role2"], "other": ["role3"]}."""
+    mapping = {}
+    for part in (text or "").split(";"):
+        group, _, roles = part.partition("=")
+        if group.strip() and roles.strip():
+            mapping[group.strip()] = [r.strip() for r in roles.split("+") if r.strip()]
+    return mapping
+
+
+def roles_for(default_roles, groups, group_roles):
+    """Default roles plus the roles mapped from each group the proxy sent, without duplicates, sorted."""
+    roles = set(default_roles)
+    for group in groups:
+        roles.update(group_roles.get(group, ()))
+    return sorted(roles)
+
+
+def proxy_subject(username, roles, address=None):
+    """The Subject for a proxy-asserted user; creates the user, or brings its roles up to date.
+
+    Returns None when the name is unusable or the user was disabled by an administrator.
+    """
+    if username_problem(username):
+        return None
+    user = User.get_or_none((User.username == username) & (User.realm == PROXY_REALM))
+    if user is None:
+        now = now_ms()
+        with database.atomic():
+            user = User.create(username=username, realm=PROXY_REALM, enabled=True, metadata={},
+                               created=now, updated=now)
+            _set_roles(user, roles)
+            audit.record(None, "user.provision", target_type="user", target_id=f"{username}@{PROXY_REALM}",
+                         after={"roles": roles}, address=address)
+    elif not user.enabled:
+        return None
+    elif list(role_names_of(user)) != list(roles):
+        with database.atomic():
+            UserRole.delete().where(UserRole.user == user).execute()
+            _set_roles(user, roles)
+    return subject_for_user(user, "proxy", address)
+
+
+def _set_roles(user, roles):
+    if roles:
+        UserRole.insert_many([{"user": user.id, "role_name": r} for r in roles]).execute()

@@ -1,0 +1,127 @@
+"""Stored settings: license level and trial, whether API keys are enabled, key retention."""
+
+import math
+import re
+
+from webapp.clock import DAY_MS, now_ms
+from webapp.errors import ValidationFailed, unauthorized
+from webapp.model import Setting
+from webapp.model.db import database
+from webapp.security import privileges
+from webapp.services.audit import trail as audit
+
+LICENSE_LEVELS = ("basic", "trial", "enterprise")
+TRIAL_DAYS = 30
+_DURATION = re.compile(r"^\s*(\d+)\s*(ms|s|m|h|d)\s*$")
+_UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": DAY_MS}
+
+
+def get_setting(name, default=None):
+    """The stored value of setting `name`, or `default` when none is stored."""
+    row = Setting.get_or_none(Setting.name == name)
+    return default if row is None else row.value
+
+
+def set_setting(name, value):
+    """Store `value` as setting `name` (insert or replace)."""
+    Setting.insert(name=name, value=value).on_conflict(
+        conflict_target=[Setting.name], update={Setting.value: value}
+    ).execute()
+
+
+def parse_duration_ms(text):
+    """Milliseconds in an Elasticsearch time value such as `7d`, `12h`, `30m`, `1000ms`; ValueError if not one."""
+    match = _DURATION.match(text) if isinstance(text, str) else None
+    if not match:
+        raise ValueError(f"failed to parse setting [retention] with value [{text}] as a time value")
+    return int(match.group(1)) * _UNIT_MS[match.group(2)]
+
+
+def license_state(now=None):
+    """The license in force: {type, status, trial_started, expiry_ms, trial_used}; an ended trial is basic."""
+    now = now_ms() if now is None else now
+    level = get_setting("license.type", "basic")
+    trial_started = get_setting("license.trial_started")
+    expiry = None
+    if level == "trial":
+        expiry = (trial_started or now) + TRIAL_DAYS * DAY_MS
+        if now >= expiry:
+            level = "basic"
+            expiry = None
+    return {
+        "type": level,
+        "status": "active",
+        "trial_started": trial_started,
+        "expiry_ms": expiry,
+        "trial_used": trial_started is not None,
+    }
+
+
+def cross_cluster_licensed(now=None):
+    """Cross-cluster keys need an enterprise license or an active trial."""
+    return license_state(now)["type"] in {"trial", "enterprise"}
+
+
+def api_keys_enabled():
+    """Whether API keys are switched on (setting `api_keys.enabled`, default on)."""
+    return bool(get_setting("api_keys.enabled", True))
+
+
+DEFAULT_RETENTION = "7d"
+MAX_RETENTION_MS = 100 * 365 * DAY_MS  # beyond this an epoch-ms cutoff stops making sense
+
+
+def retention_ms(default=DEFAULT_RETENTION):
+    """How long invalidated and expired keys are kept (setting `api_keys.retention`, else `default` — the
+    KEYDESK_API_KEY_RETENTION configuration), in milliseconds."""
+    return parse_duration_ms(get_setting("api_keys.retention", default))
+
+
+def trial_days_left(state, now=None):
+    """Whole days (rounded up) until an active trial ends; None when no trial is running."""
+    if state["type"] != "trial" or state["expiry_ms"] is None:
+        return None
+    now = now_ms() if now is None else now
+    return max(0, math.ceil((state["expiry_ms"] - now) / DAY_MS))
+
+
+def api_key_settings(default_retention=DEFAULT_RETENTION):
+    """{"enabled": bool, "retention": ES time value text} as the settings page shows them; the retention is
+    the stored setting, else `default_retention` (the configured one)."""
+    return {"enabled": api_keys_enabled(), "retention": get_setting("api_keys.retention", default_retention)}
+
+
+def retention_problem(text):
+    """Why `text` can't be the retention period, or None."""
+    try:
+        value = parse_duration_ms(text)
+    except ValueError as error:
+        return f"{error}: use a number and a unit (ms, s, m, h or d), for example 7d or 12h"
+    if value > MAX_RETENTION_MS:
+        return "the retention period may be at most 36500d (100 years)"
+    return None
+
+
+def update_api_key_settings(subject, *, enabled=None, retention=None, default_retention=DEFAULT_RETENTION):
+    """Switch API keys on/off and set the retention period; one audit event with before/after.
+
+    Switching off deletes nothing: key endpoints answer that API keys are disabled and existing keys stop
+    authenticating until they are switched back on. Returns the new settings.
+    """
+    if not subject.may_any(*privileges.MANAGE_SECURITY):
+        raise unauthorized(subject, privileges.SETTINGS_UPDATE, privileges.MANAGE_SECURITY)
+    if retention is not None:
+        retention = retention.strip()
+        if problem := retention_problem(retention):
+            raise ValidationFailed([problem], fields={"retention": problem})
+    with database.atomic():
+        before = api_key_settings(default_retention)
+        if enabled is not None:
+            set_setting("api_keys.enabled", bool(enabled))
+        if retention is not None:
+            set_setting("api_keys.retention", retention)
+        after = api_key_settings(default_retention)
+        if after != before:
+            audit.record(subject, "settings.update", target_type="settings", target_id="api_keys",
+                         before=before, after=after)
+    return after

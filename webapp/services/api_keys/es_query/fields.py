@@ -1,0 +1,299 @@
+"""The fields the API key Query API can search, sort and aggregate on, and the SQL each comparison becomes.
+
+Field names are Elasticsearch's (`username`, `realm_name`, `creation`, `metadata.<path>`...). Metadata is
+stored as JSON text and searched as Elasticsearch's `flattened` type does: every leaf value is a keyword,
+an array matches when any element does. JSON is read with the database's own functions (SQLite json_each,
+PostgreSQL jsonb), the only place where the SQL differs between the two.
+"""
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from peewee import SQL, NodeList, fn
+
+from webapp.errors import DomainError
+from webapp.model import ApiKey
+from webapp.model.db import database, is_sqlite
+
+KEYWORD, DATE, BOOLEAN, FLATTENED = "keyword", "date", "boolean", "flattened"
+DATE_FORMAT = "strict_date_optional_time||epoch_millis"
+TRUE = SQL("1 = 1")
+FALSE = SQL("1 = 0")
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    kind: str
+    column: object = None  # the model field; None for metadata
+    nullable: bool = False
+    path: tuple = ()  # metadata keys below `metadata` (empty: the whole object)
+
+
+_COLUMNS = {
+    "name": (KEYWORD, ApiKey.name, False),
+    "type": (KEYWORD, ApiKey.type, False),
+    "username": (KEYWORD, ApiKey.owner_username, False),
+    "realm_name": (KEYWORD, ApiKey.owner_realm, False),
+    "realm": (KEYWORD, ApiKey.owner_realm, False),  # Keydesk also takes the name the key objects use
+    "id": (KEYWORD, ApiKey.id, False),  # Keydesk extension; Elasticsearch only searches ids with `ids`
+    "creation": (DATE, ApiKey.creation, False),
+    "expiration": (DATE, ApiKey.expiration, True),
+    "invalidation": (DATE, ApiKey.invalidation, True),
+    "invalidated": (BOOLEAN, ApiKey.invalidated, False),
+}
+
+
+def illegal(reason, type="illegal_argument_exception"):
+    """A 400 DomainError with ES's error type."""
+    return DomainError(reason, type=type, status=400)
+
+
+def resolve(name):
+    """The Field for a query-level field name; ES's message for patterns and unknown fields."""
+    if not isinstance(name, str):
+        raise illegal(f"Field [{name}] is not allowed for querying or aggregation")
+    if "*" in name:
+        raise illegal(f"Field name pattern [{name}] is not allowed for querying or aggregation")
+    if name in _COLUMNS:
+        kind, column, nullable = _COLUMNS[name]
+        return Field(name, kind, column, nullable)
+    if name == "metadata" or (name.startswith("metadata.") and all(name[len("metadata."):].split("."))):
+        path = tuple(name.split(".")[1:])
+        return Field(name, FLATTENED, None, True, path)
+    raise illegal(f"Field [{name}] is not allowed for querying or aggregation")
+
+
+def pattern_fields(pattern):
+    """The searchable fields a simple_query_string field name or pattern (`*`, `na*`) stands for."""
+    if "*" not in pattern:
+        try:
+            return [resolve(pattern)]
+        except DomainError:
+            return []  # simple_query_string ignores fields it can't search
+    regex = re.compile(".*".join(re.escape(part) for part in pattern.split("*")))
+    names = [n for n in ("name", "type", "username", "realm_name", "creation", "expiration", "invalidated",
+                         "invalidation", "metadata") if regex.fullmatch(n)]
+    return [resolve(n) for n in names]
+
+
+# ---- values -------------------------------------------------------------------------------------------
+
+def keyword_value(value):
+    """A term value as the keyword string it is compared with."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float, str)):
+        return str(value)
+    raise illegal(f"[term] query does not support a value of type [{type(value).__name__}]", "parsing_exception")
+
+
+def boolean_value(value):
+    """A term value for a boolean field: true/false or their strings, else ES's message."""
+    if isinstance(value, bool):
+        return value
+    if value in ("true", "false", ""):
+        return value == "true"
+    raise illegal(f"Can't parse boolean value [{value}], expected [true] or [false]")
+
+
+def date_value(value, field_name="date"):
+    """Epoch milliseconds from epoch_millis or an ISO-8601 date/time (ES's default date format)."""
+    if isinstance(value, bool) or value is None:
+        raise _date_error(value, field_name)
+    if isinstance(value, (int, float)):
+        return int(value)
+    if isinstance(value, str):
+        text = value.strip()
+        if re.fullmatch(r"-?\d+", text) and not re.fullmatch(r"\d{4}", text):
+            return int(text)
+        parsed = _parse_iso(text)
+        if parsed is not None:
+            return parsed
+    raise _date_error(value, field_name)
+
+
+def _date_error(value, field_name):
+    return illegal(f"failed to parse date field [{value}] with format [{DATE_FORMAT}]", "parse_exception")
+
+
+def _parse_iso(text):
+    candidate = text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text
+    if re.fullmatch(r"\d{4}", candidate):
+        candidate += "-01-01"
+    elif re.fullmatch(r"\d{4}-\d{2}", candidate):
+        candidate += "-01"
+    try:
+        moment = datetime.fromisoformat(candidate)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp() * 1000)
+
+
+def format_date(ms):
+    """Epoch ms as ES prints dates: 2024-05-01T12:00:00.000Z."""
+    moment = datetime.fromtimestamp(ms / 1000, tz=UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def typed(field, value, query_name="term"):
+    """A query value converted for the field's kind (string, bool or epoch ms)."""
+    if field.kind == DATE:
+        return date_value(value, field.name)
+    if field.kind == BOOLEAN:
+        return boolean_value(value)
+    return keyword_value(value)
+
+
+# ---- metadata (flattened) SQL -------------------------------------------------------------------------
+
+def _param():
+    return database.param
+
+
+def template(text, params, col=ApiKey.metadata):
+    """SQL from `text` where `{col}` is the metadata column and `?` the parameters, in order."""
+    pieces = text.split("{col}")
+    values = iter(params)
+    nodes = []
+    for number, piece in enumerate(pieces):
+        count = piece.count("?")
+        nodes.append(SQL(piece.replace("?", _param()), [next(values) for _ in range(count)]))
+        if number < len(pieces) - 1:
+            nodes.append(col)
+    return NodeList(nodes, glue="")
+
+
+def leaves(field):
+    """How to list a key's leaf values at the field's path: (FROM text, value text, WHERE text, FROM params,
+    WHERE params), with `{col}` standing for the metadata column."""
+    if is_sqlite():
+        value = ("CASE j.type WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' "
+                 "ELSE CAST(j.value AS TEXT) END")
+        where = "j.type NOT IN ('object', 'array', 'null')"
+        if not field.path:
+            return "json_tree({col}) AS j", value, where, [], []
+        path = "$" + "".join('."' + key.replace('"', '""') + '"' for key in field.path)
+        # A path naming an object has no value of its own (its leaves have longer paths).
+        where += " AND COALESCE(json_type({col}, ?), '') <> 'object'"
+        return "json_each({col}, ?) AS j", value, where, [path], [path]
+    value = "(j.value #>> '{}')"
+    where = "jsonb_typeof(j.value) NOT IN ('object', 'array', 'null')"
+    if not field.path:
+        return "jsonb_path_query(CAST({col} AS jsonb), 'strict $.**') AS j(value)", value, where, [], []
+    at = "(CAST({col} AS jsonb) #> CAST(? AS text[]))"
+    source = (f"jsonb_array_elements(CASE jsonb_typeof({at}) WHEN 'array' THEN {at} WHEN 'object' THEN "
+              f"CAST('[]' AS jsonb) ELSE jsonb_build_array({at}) END) AS j(value)")
+    return source, value, where, [list(field.path)] * 3, []
+
+
+def leaf_condition(field, comparison, params, col=ApiKey.metadata):
+    """EXISTS a leaf value at the field's path for which `comparison` (SQL with `{v}` for it) holds."""
+    source, value, where, source_params, where_params = leaves(field)
+    text = f"EXISTS (SELECT 1 FROM {source} WHERE {where} AND " + comparison.replace("{v}", value) + ")"
+    return template(text, [*source_params, *where_params, *params], col)
+
+
+def metadata_equals(field, values, case_insensitive=False):
+    """A metadata leaf equals one of `values` (keyword comparison)."""
+    values = list(values)
+    if not values:
+        return FALSE
+    if case_insensitive:
+        comparison = "LOWER({v}) IN (" + ", ".join("LOWER(?)" for _ in values) + ")"
+    else:
+        comparison = "{v} IN (" + ", ".join("?" for _ in values) + ")"
+    return leaf_condition(field, comparison, values)
+
+
+def metadata_like(field, pattern, case_insensitive):
+    """A leaf matching a pattern built by `like_pattern`."""
+    if is_sqlite():
+        comparison = "{v} LIKE ? ESCAPE '\\'" if case_insensitive else "{v} GLOB ?"
+    else:
+        comparison = "{v} ILIKE ? ESCAPE '\\'" if case_insensitive else "{v} LIKE ? ESCAPE '\\'"
+    return leaf_condition(field, comparison, [pattern])
+
+
+def metadata_range(field, bounds):
+    """A leaf compared as a keyword (byte order) with every (operator, value) bound."""
+    collate = "" if is_sqlite() else ' COLLATE "C"'
+    comparison = " AND ".join(f"{{v}}{collate} {op} ?" for op, _ in bounds) or "1 = 1"
+    return leaf_condition(field, comparison, [value for _, value in bounds])
+
+
+def leaf_sort_value(field, descending):
+    """The value a key sorts by on a metadata field: its lowest leaf (highest when descending), as ES."""
+    source, value, where, source_params, where_params = leaves(field)
+    collate = "" if is_sqlite() else ' COLLATE "C"'
+    pick = "MAX" if descending else "MIN"
+    return template(f"(SELECT {pick}({value}{collate}) FROM {source} WHERE {where})",
+                    [*source_params, *where_params])
+
+
+def coalesce(column, value):
+    """The column, or `value` where it is null."""
+    return fn.COALESCE(column, value)
+
+
+def metadata_exists(field):
+    """The metadata path holds at least one non-null leaf."""
+    return leaf_condition(field, "{v} IS NOT NULL", [])
+
+
+# ---- wildcard and prefix patterns ---------------------------------------------------------------------
+
+def wildcard_tokens(pattern):
+    """ES wildcard syntax as tokens: ("lit", c), ("any",) for `*`, ("one",) for `?`; `\\` escapes."""
+    tokens, escaped = [], False
+    for char in pattern:
+        if escaped:
+            tokens.append(("lit", char))
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char == "*":
+            tokens.append(("any",))
+        elif char == "?":
+            tokens.append(("one",))
+        else:
+            tokens.append(("lit", char))
+    if escaped:
+        tokens.append(("lit", "\\"))
+    return tokens
+
+
+def like_pattern(tokens, case_insensitive):
+    """The tokens as the pattern `metadata_like`/`column_like` expect on this database."""
+    glob = is_sqlite() and not case_insensitive
+    out = []
+    for item in tokens:
+        if item[0] == "any":
+            out.append("*" if glob else "%")
+        elif item[0] == "one":
+            out.append("?" if glob else "_")
+        else:
+            char = item[1]
+            if glob:
+                out.append(f"[{char}]" if char in "*?[" else char)
+            else:
+                out.append("\\" + char if char in "%_\\" else char)
+    return "".join(out)
+
+
+def column_like(column, pattern, case_insensitive):
+    """A keyword column matching a pattern built by `like_pattern`."""
+    if is_sqlite():
+        if case_insensitive:
+            return NodeList((column, SQL("LIKE"), SQL(_param(), [pattern]), SQL("ESCAPE '\\'")))
+        return NodeList((column, SQL("GLOB"), SQL(_param(), [pattern])))
+    operator = "ILIKE" if case_insensitive else "LIKE"
+    return NodeList((column, SQL(operator), SQL(_param(), [pattern]), SQL("ESCAPE '\\'")))
+
+
+def column_bytes(column):
+    """A keyword column compared in byte order (ES's keyword order) on both databases."""
+    return column if is_sqlite() else NodeList((column, SQL('COLLATE "C"')))

@@ -1,0 +1,257 @@
+"""Finding API keys for the JSON API: the Get API (`GET /_security/api_key`) and the Query API
+(`/_security/_query/api_key`), with Elasticsearch's rules, on top of `api_keys.visible_keys(subject)`.
+
+The Query API's DSL is translated in key_query_dsl, its aggregations in key_query_aggs; this module
+checks the request, pages (from/size up to 10,000, then search_after) and sorts.
+"""
+
+import functools
+import operator
+
+from webapp.clock import now_ms
+from webapp.errors import DomainError, ValidationFailed, unauthorized
+from webapp.model import ApiKey
+from webapp.security import privileges
+from webapp.services.access.rights import require
+from webapp.services.api_keys import commands as api_keys
+from webapp.services.api_keys.es_query import fields as f
+from webapp.services.api_keys.es_query.aggregations import parse_aggregations, run_aggregations
+from webapp.services.api_keys.es_query.dsl import condition, parsing_error
+
+MAX_RESULT_WINDOW = 10_000
+GET_LIMIT = 10_000
+LONG_MAX = 9_223_372_036_854_775_807
+LONG_MIN = -9_223_372_036_854_775_808
+
+
+
+
+# ---- Get API ------------------------------------------------------------------------------------------
+
+def get_api_keys(subject, *, key_id=None, name=None, username=None, realm_name=None, owner=False,
+                 active_only=False, with_limited_by=False):
+    """The keys the Get API answers with, as ES's ApiKey objects (at most 10,000, oldest first)."""
+    api_keys.ensure_enabled()
+    problems = []
+    if (key_id or name) and (username or realm_name):
+        problems.append("username or realm name must not be specified when the api key id or api key name is "
+                        "specified")
+    if owner and (username or realm_name):
+        problems.append("neither username nor realm-name may be specified when retrieving owned API keys")
+    if key_id and name:
+        problems.append("only one of [api key id, api key name] can be specified")
+    if problems:
+        raise ValidationFailed(problems)
+    require(subject, privileges.API_KEY_GET)
+    if not api_keys.sees_all_keys(subject) and not _asks_for_own(subject, key_id, username, realm_name, owner):
+        raise unauthorized(subject, privileges.API_KEY_GET, privileges.SEE_EVERY_KEY)
+    if with_limited_by:
+        require(subject, privileges.API_KEY_GET, privileges.MANAGE_EVERY_KEY)
+    query = api_keys.visible_keys(subject)
+    if key_id:
+        query = query.where(ApiKey.id == key_id)
+    if name:
+        query = query.where(name_condition(name))
+    if username:
+        query = query.where(ApiKey.owner_username == username)
+    if realm_name:
+        query = query.where(ApiKey.owner_realm == realm_name)
+    if owner:
+        query = query.where(_own(subject))
+    if active_only:
+        now = now_ms()
+        query = query.where((ApiKey.invalidated == False) & (  # noqa: E712 (SQL)
+            ApiKey.expiration.is_null() | (ApiKey.expiration > now)))
+    rows = query.order_by(ApiKey.creation, ApiKey.id).limit(GET_LIMIT)
+    return [api_keys.key_to_json(key, with_limited_by=with_limited_by) for key in rows]
+
+
+def _asks_for_own(subject, key_id, username, realm_name, owner):
+    """ES's rule for manage_own_api_key: the request itself must be about the caller's own keys."""
+    if owner:
+        return True
+    if subject.is_api_key:
+        return key_id == subject.api_key_id
+    return username == subject.username and realm_name == subject.realm
+
+
+def _own(subject):
+    if subject.is_api_key:
+        return ApiKey.id == subject.api_key_id
+    return (ApiKey.owner_username == subject.username) & (ApiKey.owner_realm == subject.realm)
+
+
+def name_condition(name):
+    """ES's `name` filter: exact, or a prefix when it ends in `*` (`*` alone matches every name)."""
+    if name == "*":
+        return ApiKey.name.is_null(False)
+    if name.endswith("*") and "*" not in name[:-1]:
+        tokens = [("lit", char) for char in name[:-1]] + [("any",)]
+        return f.column_like(ApiKey.name, f.like_pattern(tokens, False), False)
+    return ApiKey.name == name
+
+
+# ---- Query API ----------------------------------------------------------------------------------------
+
+def query_api_keys(subject, *, query=None, aggs=None, from_=None, size=None, sort=None, search_after=None,
+                   with_limited_by=False, typed_keys=False):
+    """ES's Query API answer: {total, count, api_keys[, aggregations]} over the keys the subject may see."""
+    api_keys.ensure_enabled()
+    require(subject, privileges.API_KEY_QUERY)
+    if with_limited_by:
+        require(subject, privileges.API_KEY_QUERY, privileges.MANAGE_EVERY_KEY)
+    problems = []
+    if from_ is not None and from_ < 0:
+        problems.append(f"[from] parameter cannot be negative but was [{from_}]")
+    if size is not None and size < 0:
+        problems.append(f"[size] parameter cannot be negative but was [{size}]")
+    if problems:
+        raise ValidationFailed(problems)
+    start, count = from_ or 0, 10 if size is None else size
+    if start + count > MAX_RESULT_WINDOW:
+        raise f.illegal(f"Result window is too large, from + size must be less than or equal to: "
+                        f"[{MAX_RESULT_WINDOW}] but was [{start + count}]. See the scroll api for a more "
+                        "efficient way to request large data sets. This limit can be set by changing the "
+                        "[index.max_result_window] index level setting.")
+    where = condition(query) if query is not None else f.TRUE
+    sort_keys = parse_sort(sort)
+    after = _search_after(search_after, sort_keys, start)
+    parsed_aggs = parse_aggregations(aggs) if aggs is not None else []
+    everything = api_keys.visible_keys(subject)
+    base = everything.where(where)
+    total = base.count()
+    page = base.where(after) if after is not None else base
+    ordering = [key.order() for key in sort_keys] or [ApiKey.creation.asc(), ApiKey.id.asc()]
+    if sort_keys:
+        ordering.append(ApiKey.id.asc())  # ties come back in a stable order, page after page
+    rows = page.select_extend(*[key.expression.alias(f"_sort{number}") for number, key in enumerate(sort_keys)]) \
+        .order_by(*ordering).offset(start).limit(count) if count else []
+    found = []
+    for row in rows:
+        body = api_keys.key_to_json(row, with_limited_by=with_limited_by)
+        if sort_keys:
+            body["_sort"] = [key.value(getattr(row, f"_sort{number}")) for number, key in enumerate(sort_keys)]
+        found.append(body)
+    answer = {"total": total, "count": len(found), "api_keys": found}
+    if aggs is not None:
+        answer["aggregations"] = run_aggregations(parsed_aggs, base, everything, typed_keys)
+    return answer
+
+
+class SortKey:
+    """One sort field: the SQL expression ordered on, its direction, and how its values read back."""
+
+    def __init__(self, field, descending):
+        self.field, self.descending = field, descending
+        if field is None:  # _doc: insertion order, told apart by id
+            self.expression = ApiKey.id
+        elif field.kind == f.FLATTENED:
+            self.expression = f.leaf_sort_value(field, descending)
+        elif field.nullable:
+            # ES sorts missing values last and reports them as the extreme long: the same here.
+            sentinel = LONG_MIN if descending else LONG_MAX
+            self.expression = f.coalesce(field.column, sentinel)
+        elif field.kind == f.KEYWORD:
+            self.expression = f.column_bytes(field.column)
+        else:
+            self.expression = field.column
+
+    def order(self):
+        """The ORDER BY term."""
+        if self.field is not None and self.field.kind == f.FLATTENED:
+            return self.expression.desc(nulls="LAST") if self.descending else self.expression.asc(nulls="LAST")
+        return self.expression.desc() if self.descending else self.expression.asc()
+
+    def value(self, raw):
+        """A selected sort value as `_sort` reports it."""
+        if self.field is not None and self.field.kind == f.BOOLEAN:
+            return bool(raw)
+        if self.field is not None and self.field.kind == f.DATE:
+            return int(raw)
+        return raw
+
+    def after(self, value):
+        """(strictly after `value`, equal to `value`) conditions for search_after."""
+        if self.field is not None and self.field.kind == f.FLATTENED:
+            if value is None:
+                return f.FALSE, self.expression.is_null()
+            value = f.keyword_value(value)
+            beyond = (self.expression < value) if self.descending else (self.expression > value)
+            return beyond | self.expression.is_null(), self.expression == value
+        if self.field is not None and self.field.kind == f.DATE:
+            value = f.date_value(value, self.field.name)
+        elif self.field is not None and self.field.kind == f.BOOLEAN:
+            value = f.boolean_value(value)
+        elif value is not None:
+            value = f.keyword_value(value)
+        if value is None:
+            raise f.illegal("search_after doesn't support a null value for this sort field")
+        beyond = (self.expression < value) if self.descending else (self.expression > value)
+        return beyond, self.expression == value
+
+
+def parse_sort(sort):
+    """SortKeys from ES's sort forms: "field", {"field": "desc"}, {"field": {"order": "desc"}}, or a list."""
+    if sort is None:
+        return []
+    entries = sort if isinstance(sort, list) else [sort]
+    keys = []
+    for entry in entries:
+        if isinstance(entry, str):
+            name, direction = entry, "asc"
+        elif isinstance(entry, dict) and len(entry) == 1:
+            (name, spec), = entry.items()
+            if isinstance(spec, dict):
+                unknown = [k for k in spec if k not in ("order", "missing", "unmapped_type", "format", "mode",
+                                                        "numeric_type")]
+                if unknown:
+                    raise parsing_error(f"[field_sort] unknown field [{unknown[0]}]")
+                direction = spec.get("order", "asc")
+            else:
+                direction = spec
+        else:
+            raise f.illegal("mal-formatted sort object")
+        if not isinstance(direction, str) or direction.lower() not in ("asc", "desc"):
+            raise f.illegal(f"Unknown SortOrder [{direction}]")
+        descending = direction.lower() == "desc"
+        if name == "_doc":
+            keys.append(SortKey(None, descending))
+            continue
+        field = f.resolve(name)
+        if field.kind == f.FLATTENED and not field.path:
+            raise f.illegal(f"sorting is not supported for field [{name}]")
+        keys.append(SortKey(field, descending))
+    return keys
+
+
+def sort_from_param(text):
+    """The `sort` query parameter (`name:desc,creation`) in the body's list form."""
+    entries = []
+    for part in text.split(","):
+        if not part:
+            continue
+        name, _, direction = part.partition(":")
+        entries.append({name: direction} if direction else name)
+    return entries
+
+
+def _search_after(values, sort_keys, start):
+    if values is None:
+        return None
+    if not isinstance(values, list):
+        raise parsing_error("[search_after] must be an array")
+    if not sort_keys:
+        raise f.illegal("Sort must contain at least one field.")
+    if start > 0:
+        raise ValidationFailed(["`from` parameter must be set to 0 when `search_after` is used."])
+    if len(values) != len(sort_keys):
+        raise f.illegal(f"search_after has {len(values)} value(s) but sort has {len(sort_keys)}.")
+    alternatives, equal_so_far = [], []
+    for key, value in zip(sort_keys, values, strict=True):
+        beyond, same = key.after(value)
+        alternatives.append(functools.reduce(operator.and_, [*equal_so_far, beyond]))
+        equal_so_far.append(same)
+    return functools.reduce(operator.or_, alternatives)
+
+
+__all__ = ["DomainError", "get_api_keys", "query_api_keys", "sort_from_param"]

@@ -1,0 +1,313 @@
+"""The keys page's list: search terms, filters, sort, cursor paging and totals, all as bounded indexed SQL.
+
+Everything starts from `api_keys.visible_keys(subject)`. Pages are keyset-paged on the sort columns plus
+`creation` and `id` (unique), so any depth costs the same. Totals come from `api_key_tally` (per-owner
+counts kept by triggers, schema v2) where the filters allow; status filters count an index range that the
+retention purge keeps short; searches count up to COUNT_CAP. Substring search goes through the trigram
+index (SQLite FTS5, keyed by api_key_search.seq); a term so common that the index offers more than
+CANDIDATE_LIMIT rows is instead checked row by row while walking the sort index, which then finds a page
+within a bounded number of rows. The rules for parsing what a person types live in key_terms.
+"""
+
+from dataclasses import dataclass, field
+
+from peewee import SQL, Tuple, fn
+
+from webapp.clock import DAY_MS, now_ms
+from webapp.model import ApiKey, ApiKeyTally, User
+from webapp.model.db import database, is_sqlite
+from webapp.security import privileges
+from webapp.services.access.rights import require
+from webapp.services.api_keys import commands as api_keys
+from webapp.services.api_keys import paging as key_paging
+from webapp.services.api_keys.criteria import PAGE_SIZES, SORTS, KeyCriteria, SearchTerms, build_criteria, parse_search
+from webapp.services.api_keys.details import rights_of
+
+__all__ = ["PAGE_SIZES", "SORTS", "KeyCriteria", "KeyPage", "SearchTerms", "Total", "build_criteria",
+           "count_keys", "owner_choices", "owner_states", "parse_search", "search_keys"]
+
+EXPIRING_WINDOW_MS = 7 * DAY_MS
+CANDIDATE_LIMIT = 2000  # a search term matching at most this many keys is resolved through the index alone
+COUNT_CAP = 1000  # search totals are exact up to here, "more than" beyond
+EXACT_COUNT_LIMIT = 50000  # when the other filters leave at most this many keys, a search is counted exactly
+FTS_SCAN_LIMIT = 20000  # index rows a capped search count may look at
+OWNER_CHOICES_LIMIT = 500
+SELECTIVE_SHARE = 50  # filters leaving under 1/50 of all keys are sorted after filtering
+
+@dataclass(frozen=True)
+class Total:
+    """How many keys match: exactly `n`, more than `n` ("more"), or at least `n` ("at least")."""
+
+    n: int
+    kind: str = "exact"
+
+    @property
+    def exact(self):
+        return self.kind == "exact"
+
+    @property
+    def label(self):
+        noun = "API key" if self.n == 1 else "API keys"
+        if self.kind == "more":
+            return f"More than {self.n:,} {noun}"
+        if self.kind == "at least":
+            return f"At least {self.n:,} {noun}"
+        return f"{self.n:,} {noun}"
+
+
+@dataclass
+class KeyPage:
+    criteria: KeyCriteria
+    keys: list = field(default_factory=list)
+    total: Total = Total(0)
+    next_cursor: str | None = None
+    prev_cursor: str | None = None
+    owner_states: dict = field(default_factory=dict)
+    any_keys: bool = False  # the caller can see at least one key that isn't invalidated
+    rights: object = None  # key_details.KeyRights
+    owner_choices: list = field(default_factory=list)  # for the owner filter (callers who see every key)
+
+
+@dataclass
+class _Plan:
+    conditions: list
+    owners: set | None = None  # the owner filter and owner: terms, resolved to (username, realm) pairs
+    searching: bool = False
+    candidates: bool = False  # the search resolved to a short list of ids through the trigram index
+    source: tuple | None = None  # (FROM clause, parameters) that drives the query from that list
+    fts_query: str | None = None
+    impossible: bool = False
+
+
+# ---- entry points -----------------------------------------------------------------------------------
+
+def search_keys(subject, criteria, *, after=None, before=None, now=None):
+    """One page of the keys `subject` may see that match `criteria`, with the total and paging cursors."""
+    _check(subject)
+    cursor = key_paging.decode_cursor(criteria, after or before) if (after or before) else None
+    now = now_ms() if now is None else now
+    everything = _tally_total(subject, []) if _tally_usable(subject) else int(visible_keys_exist(subject))
+    page = KeyPage(criteria=criteria, any_keys=everything > 0, rights=rights_of(subject),
+                   owner_choices=_owner_universe(subject, OWNER_CHOICES_LIMIT) if api_keys.sees_all_keys(subject)
+                   else [])
+    plan = _plan(subject, criteria, now)
+    if plan.impossible:
+        return page
+    page.total, narrowed = _count(subject, criteria, plan, now)
+    # When the filters leave a small share of all keys and no index follows both them and the sort, it is
+    # cheaper to collect those rows and sort them than to walk the sort order looking for them.
+    table = _tally_total(None, []) if _tally_usable(subject) else everything
+    selective = plan.candidates or (narrowed is not None and narrowed * SELECTIVE_SHARE < table and (
+        plan.searching or criteria.effective_status in ("expiring", "expired") or criteria.sort != "created"))
+    ids, page.next_cursor, page.prev_cursor = key_paging.page_ids(
+        subject, criteria, plan, cursor, backward=bool(before), sort_first=selective)
+    rows = {key.id: key for key in ApiKey.select().where(ApiKey.id.in_(ids))} if ids else {}
+    page.keys = [rows[i] for i in ids if i in rows]
+    page.owner_states = owner_states(page.keys)
+    return page
+
+
+def count_keys(subject, criteria, now=None):
+    """The Total for `criteria` alone (what the page shows above the table)."""
+    _check(subject)
+    now = now_ms() if now is None else now
+    plan = _plan(subject, criteria, now)
+    return Total(0) if plan.impossible else _count(subject, criteria, plan, now)[0]
+
+
+def owner_choices(subject):
+    """(username, realm) of every owner with keys the subject may see, for the owner filter; bounded."""
+    _check(subject)
+    return _owner_universe(subject, OWNER_CHOICES_LIMIT)
+
+
+def _owner_universe(subject, limit=None):
+    """Owners with keys (from the tally: a few rows per owner, never a scan of the keys)."""
+    if not api_keys.sees_all_keys(subject):
+        return [subject.owner]
+    rows = (ApiKeyTally.select(ApiKeyTally.owner_username, ApiKeyTally.owner_realm)
+            .where(ApiKeyTally.n > 0).distinct()
+            .order_by(ApiKeyTally.owner_username, ApiKeyTally.owner_realm).limit(limit))
+    return [(row.owner_username, row.owner_realm) for row in rows]
+
+
+def owner_states(keys):
+    """{(username, realm): "enabled" | "disabled" | "deleted"} for the owners of `keys` (one query)."""
+    pairs = sorted({(key.owner_username, key.owner_realm) for key in keys})
+    if not pairs:
+        return {}
+    found = {(user.username, user.realm): user.enabled
+             for user in User.select(User.username, User.realm, User.enabled).where(
+                 Tuple(User.username, User.realm).in_(pairs))}
+    return {pair: ("enabled" if found[pair] else "disabled") if pair in found else "deleted" for pair in pairs}
+
+
+def visible_keys_exist(subject):
+    return api_keys.visible_keys(subject, ApiKey.select(ApiKey.id)).where(
+        ApiKey.invalidated == False).limit(1).exists()  # noqa: E712 (SQL)
+
+
+def _check(subject):
+    api_keys.ensure_enabled()
+    require(subject, privileges.API_KEY_QUERY)
+
+
+# ---- from criteria to SQL conditions ----------------------------------------------------------------
+
+def _owner_condition(pairs, username=ApiKey.owner_username, realm=ApiKey.owner_realm):
+    pairs = sorted(pairs)
+    if len(pairs) == 1:
+        return (username == pairs[0][0]) & (realm == pairs[0][1])
+    return Tuple(username, realm).in_(pairs)
+
+
+def _kind_condition(kind, table=ApiKey):
+    if kind == "personal":
+        return (table.type == "rest") & (table.managed == False)  # noqa: E712 (SQL)
+    if kind == "cross-cluster":
+        return (table.type == "cross_cluster") & (table.managed == False)  # noqa: E712 (SQL)
+    return table.managed == True  # noqa: E712 (SQL)
+
+
+def _status_condition(status, now):
+    if status == "active":
+        return key_paging.EXPIRY > now
+    if status == "expiring":
+        return (key_paging.EXPIRY > now) & (key_paging.EXPIRY <= now + EXPIRING_WINDOW_MS)
+    return key_paging.EXPIRY <= now
+
+
+def _owners_matching(term, universe):
+    """Owners whose username (or username@realm, when the term has an @) contains `term`, any case."""
+    needle = term.casefold()
+    if "@" in needle:
+        return {(u, r) for u, r in universe if needle in f"{u}@{r}".casefold()}
+    return {(u, r) for u, r in universe if needle in u.casefold()}
+
+
+def _plan(subject, criteria, now):
+    terms = criteria.terms
+    kind, status = criteria.effective_type, criteria.effective_status
+    if kind is False or status is False:
+        return _Plan([], impossible=True)
+    conditions = [ApiKey.invalidated == (status == "invalidated")]
+    if kind:
+        conditions.append(_kind_condition(kind))
+    if status in ("active", "expiring", "expired"):
+        conditions.append(_status_condition(status, now))
+    universe = set(_owner_universe(subject)) if (terms.owners or terms.text) else set()
+    owners = set(criteria.owners) if criteria.owners else None
+    for term in terms.owners:
+        matching = _owners_matching(term, universe)
+        owners = matching if owners is None else owners & matching
+    if owners is not None:
+        if not owners:
+            return _Plan([], impossible=True)
+        conditions.append(_owner_condition(owners))
+    plan = _Plan(conditions, owners=owners, searching=bool(terms.text or terms.names))
+    if plan.searching:
+        _add_search(plan, terms, universe)
+    return plan
+
+
+def _phrase(term):
+    return '"' + term.replace('"', '""') + '"'
+
+
+def _has_trigram_index():
+    return is_sqlite() and database.execute_sql(
+        "SELECT 1 FROM sqlite_master WHERE name = 'api_key_fts'").fetchone() is not None
+
+
+def _add_search(plan, terms, universe):
+    if _has_trigram_index():
+        query = " AND ".join([_phrase(t) for t in terms.text] + [f"name : {_phrase(t)}" for t in terms.names])
+        seqs = [row[0] for row in database.execute_sql(
+            "SELECT rowid FROM api_key_fts WHERE api_key_fts MATCH ? LIMIT ?", (query, CANDIDATE_LIMIT + 1))]
+        if len(seqs) <= CANDIDATE_LIMIT:
+            if not seqs:
+                plan.impossible = True
+                return
+            plan.candidates = True
+            plan.source = key_paging.candidate_source(seqs)
+            return
+        plan.fts_query = query
+    # A common term (or no trigram index): test each row, walking the sort order.
+    for term in terms.text:
+        owners = _owners_matching(term, universe)
+        name_matches = ApiKey.name.contains(term)
+        plan.conditions.append(name_matches | _owner_condition(owners) if owners else name_matches)
+    for term in terms.names:
+        plan.conditions.append(ApiKey.name.contains(term))
+
+
+# ---- totals -----------------------------------------------------------------------------------------
+
+def _tally_usable(subject):
+    return not subject.is_api_key
+
+
+def _tally_total(subject, conditions):
+    query = ApiKeyTally.select(fn.COALESCE(fn.SUM(ApiKeyTally.n), 0))
+    if subject is not None and not api_keys.sees_all_keys(subject):
+        query = query.where(_owner_condition([subject.owner], ApiKeyTally.owner_username,
+                                             ApiKeyTally.owner_realm))
+    for condition in conditions or [ApiKeyTally.invalidated == False]:  # noqa: E712 (SQL)
+        query = query.where(condition)
+    return int(query.scalar() or 0)
+
+
+def _tally_conditions(criteria, plan):
+    kind = criteria.effective_type
+    conditions = [ApiKeyTally.invalidated == (criteria.effective_status == "invalidated")]
+    if kind:
+        conditions.append(_kind_condition(kind, ApiKeyTally))
+    if plan.owners is not None:
+        conditions.append(_owner_condition(plan.owners, ApiKeyTally.owner_username, ApiKeyTally.owner_realm))
+    return conditions
+
+
+def _count(subject, criteria, plan, now):
+    """(Total, how many keys the filters other than free text leave, when known cheaply)."""
+    if plan.searching and not plan.candidates:
+        return _count_common_term(subject, criteria, plan, now)
+    base = api_keys.visible_keys(subject, ApiKey.select(ApiKey.id)).where(*plan.conditions)
+    status = criteria.effective_status
+    if plan.candidates or status in ("expiring", "expired") or not _tally_usable(subject):
+        # At most CANDIDATE_LIMIT ids, or an expiry range the retention purge keeps short.
+        n = key_paging.count(base, plan)
+        return Total(n), n
+    tally = _tally_total(subject, _tally_conditions(criteria, plan))
+    if status == "active":
+        # Active = not invalidated minus expired; expired keys are few (the retention purge removes them).
+        expired = _plan(subject, criteria.with_status("expired"), now).conditions
+        tally -= api_keys.visible_keys(subject, ApiKey.select(ApiKey.id)).where(*expired).count()
+    return Total(tally), tally
+
+
+def _count_common_term(subject, criteria, plan, now):
+    """A term too common to list through the index: exact when the other filters leave few keys, else capped."""
+    narrowed = _count(subject, criteria.without_search(), _plan(subject, criteria.without_search(), now), now)[1]
+    base = api_keys.visible_keys(subject, ApiKey.select(ApiKey.id)).where(*plan.conditions)
+    if narrowed <= EXACT_COUNT_LIMIT or not plan.fts_query:
+        if narrowed <= EXACT_COUNT_LIMIT:
+            return Total(base.count()), narrowed
+        n = base.limit(COUNT_CAP + 1).count()
+        return (Total(COUNT_CAP, "more") if n > COUNT_CAP else Total(n)), narrowed
+    return _capped_through_index(subject, criteria, plan, now), narrowed
+
+
+def _capped_through_index(subject, criteria, plan, now):
+    """Count a common term by walking the trigram index's matches (at most FTS_SCAN_LIMIT of them)."""
+    conditions = _plan(subject, criteria.without_search(), now).conditions
+    inner = api_keys.visible_keys(subject, ApiKey.select(SQL("1"))).where(*conditions).limit(COUNT_CAP + 1)
+    # The index's matches drive the join, so the count stops after COUNT_CAP + 1 keys.
+    source = ('FROM (SELECT rowid AS seq FROM api_key_fts WHERE api_key_fts MATCH ? LIMIT ?) AS f '
+              'CROSS JOIN api_key_search AS s ON s.seq = f.seq '
+              'CROSS JOIN "api_key" AS "t1" ON "t1"."id" = s.key_id', [plan.fts_query, FTS_SCAN_LIMIT])
+    n = key_paging.count(inner, _Plan([], source=source))
+    if n > COUNT_CAP:
+        return Total(COUNT_CAP, "more")
+    beyond = database.execute_sql("SELECT rowid FROM api_key_fts WHERE api_key_fts MATCH ? LIMIT 1 OFFSET ?",
+                                  (plan.fts_query, FTS_SCAN_LIMIT)).fetchone()
+    return Total(n, "at least") if beyond else Total(n)

@@ -1,0 +1,150 @@
+"""Keyset paging for the keys list: the sort orders, their tie-breakers, and the cursors that carry a position.
+
+Every order ends in `creation` and `id` (unique), so a position is exact and a page at any depth costs one
+index range. A cursor is the boundary row's sort values, with the sort it belongs to, in URL-safe base64.
+"""
+
+import base64
+import binascii
+import json
+
+from peewee import SQL, NodeList, Tuple, fn
+
+from webapp.errors import ValidationFailed
+from webapp.model import ApiKey
+from webapp.model.db import database, is_sqlite
+from webapp.security import limits
+from webapp.services.api_keys import commands as api_keys
+from webapp.services.schema.upgrade import NEVER_EXPIRES
+
+EXPIRY = fn.COALESCE(ApiKey.expiration, SQL(str(NEVER_EXPIRES)))  # literal, to match the index expression
+LAST_USED = fn.COALESCE(ApiKey.last_used, SQL("0"))
+SORT_KEYS = {
+    "name": (ApiKey.name, ApiKey.creation, ApiKey.id),
+    "type": (ApiKey.managed, ApiKey.type, ApiKey.creation, ApiKey.id),
+    "owner": (ApiKey.owner_username, ApiKey.owner_realm, ApiKey.creation, ApiKey.id),
+    "realm": (ApiKey.owner_realm, ApiKey.owner_username, ApiKey.creation, ApiKey.id),
+    "created": (ApiKey.creation, ApiKey.id),
+    "status": (EXPIRY, ApiKey.creation, ApiKey.id),
+    "last_used": (LAST_USED, ApiKey.creation, ApiKey.id),
+}
+
+
+TABLE = 'FROM "api_key" AS "t1"'
+
+
+def candidate_source(seqs):
+    """A FROM clause driven by the trigram index's row numbers: without statistics SQLite can't know the list
+    is short and would scan the table probing it, so CROSS JOIN fixes the order."""
+    return ('FROM json_each(?) AS candidate CROSS JOIN api_key_search AS s ON s.seq = candidate.value '
+            'CROSS JOIN "api_key" AS "t1" ON "t1"."id" = s.key_id', [json.dumps(seqs)])
+
+
+def _sql(query, plan):
+    sql, params = query.sql()
+    if plan.source is None:
+        return sql, params
+    clause, extra = plan.source
+    assert TABLE in sql
+    return sql.replace(TABLE, clause, 1), [*extra, *params]
+
+
+def execute(query, plan):
+    """Run a Peewee query over api_key, from the plan's own source when it has one."""
+    return database.execute_sql(*_sql(query, plan))
+
+
+def count(query, plan):
+    """COUNT(*) of a query (its LIMIT kept), from the plan's source."""
+    sql, params = _sql(query, plan)
+    return database.execute_sql(f"SELECT COUNT(*) FROM ({sql}) AS matching", params).fetchone()[0]
+
+
+def _hidden(key):
+    """Unary plus: the same value, but SQLite's planner no longer sees an indexed column in it."""
+    return NodeList((SQL("+"), key), glue="")
+
+
+def _ordered(query, keys, descending, sort_first):
+    keys = list(keys)
+    if sort_first and is_sqlite():
+        keys[0] = _hidden(keys[0])  # filter first, then sort, rather than walk the sort order
+    return query.order_by(*[key.desc() if descending else key.asc() for key in keys])
+
+
+def _after(keys, values, descending, sort_first):
+    if sort_first and is_sqlite():
+        keys = [_hidden(keys[0]), *keys[1:]]
+    position, bound = Tuple(*keys), Tuple(*values)
+    return position < bound if descending else position > bound
+
+
+def page_ids(subject, criteria, plan, cursor, *, backward, sort_first):
+    """(ids in display order, next cursor, previous cursor) for one page."""
+    keys = SORT_KEYS[criteria.sort]
+    descending = (criteria.direction == "desc") != backward
+    columns = [key.alias(f"k{i}") for i, key in enumerate(keys)]
+    base = api_keys.visible_keys(subject, ApiKey.select(*columns)).where(*plan.conditions)
+    wanted = criteria.size + 1
+    if cursor is None:
+        rows = list(execute(_ordered(base, keys, descending, sort_first).limit(wanted), plan))
+    elif keys[0] is EXPIRY or keys[0] is LAST_USED:
+        # SQLite can't seek an expression index with a row value, so split the position in two seekable
+        # ranges: the rest of the cursor's tie group, then everything past its first sort value.
+        first = _hidden(keys[0]) if sort_first and is_sqlite() else keys[0]
+        ties = base.where(first == cursor[0], _after(keys[1:], cursor[1:], descending, sort_first))
+        rows = list(execute(_ordered(ties, keys[1:], descending, sort_first).limit(wanted), plan))
+        if len(rows) < wanted:
+            beyond = base.where(first < cursor[0] if descending else first > cursor[0])
+            rows += list(execute(_ordered(beyond, keys, descending, sort_first).limit(wanted - len(rows)), plan))
+    else:
+        query = base.where(_after(keys, cursor, descending, sort_first))
+        rows = list(execute(_ordered(query, keys, descending, sort_first).limit(wanted), plan))
+    more = len(rows) > criteria.size
+    rows = rows[:criteria.size]
+    if backward:
+        rows.reverse()
+    ids = [row[-1] for row in rows]
+    if not rows:
+        return ids, None, None
+    has_next = True if backward else more
+    has_prev = more if backward else cursor is not None
+    return (ids, _encode_cursor(criteria, rows[-1]) if has_next else None,
+            _encode_cursor(criteria, rows[0]) if has_prev else None)
+
+
+def _encode_cursor(criteria, values):
+    body = json.dumps([criteria.sort, criteria.direction, [_plain(v) for v in values]], separators=(",", ":"))
+    return base64.urlsafe_b64encode(body.encode()).decode().rstrip("=")
+
+
+def _plain(value):
+    return int(value) if isinstance(value, bool) else value
+
+
+STALE_CURSOR = "This page link no longer fits the list; start again from the first page."
+
+
+def decode_cursor(criteria, token):
+    """The sort values a cursor carries; ValidationFailed when it is malformed or made for another sort."""
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        sort, direction, values = limits.loads(raw)  # a crafted cursor nested deep is a bad cursor, not a 500
+    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError) as error:
+        raise ValidationFailed([STALE_CURSOR], fields={"cursor": STALE_CURSOR}) from error
+    keys = SORT_KEYS[criteria.sort]
+    if (sort, direction) != (criteria.sort, criteria.direction) or not isinstance(values, list) \
+            or len(values) != len(keys) or not all(_fits(key, v) for key, v in zip(keys, values, strict=True)):
+        raise ValidationFailed([STALE_CURSOR], fields={"cursor": STALE_CURSOR})
+    return [bool(v) if key is ApiKey.managed else v for key, v in zip(keys, values, strict=True)]
+
+
+_TEXT_KEYS = (ApiKey.name, ApiKey.type, ApiKey.owner_username, ApiKey.owner_realm, ApiKey.id)
+
+
+def _fits(key, value):
+    if key is ApiKey.managed:
+        return value in (0, 1) and not isinstance(value, float)
+    if any(key is text for text in _TEXT_KEYS):
+        return isinstance(value, str)
+    return isinstance(value, int) and not isinstance(value, bool)

@@ -1,0 +1,65 @@
+"""The audit trail: who did what to which object, from where, and what changed. Never secrets."""
+
+from webapp.clock import now_ms
+from webapp.model import AuditEvent
+from webapp.model.db import UNSTORABLE
+
+# Keys removed from anything recorded, wherever they appear.
+_SECRET_FIELDS = {"api_key", "encoded", "password", "password_hash", "secret_hash", "secret"}
+
+
+def _scrub(value):
+    if isinstance(value, dict):
+        return {k: _scrub(v) for k, v in value.items() if k not in _SECRET_FIELDS}
+    if isinstance(value, list):
+        return [_scrub(v) for v in value]
+    return value
+
+
+# The longest target id the column holds; a longer one (a username typed at the sign-in form) is cut, and
+# characters no database column can hold are replaced, so recording a failure never fails itself.
+TARGET_ID_LENGTH = 1024
+
+
+def _target(target_id):
+    return None if target_id is None else UNSTORABLE.sub("\ufffd", str(target_id)[:TARGET_ID_LENGTH])
+
+
+# Repeated failures from one address against one target within this window fold into one row.
+AGGREGATE_WINDOW_MS = 60_000
+
+
+def record(subject, action, *, target_type=None, target_id=None, before=None, after=None,
+           outcome="success", detail=None, address=None):
+    """Write one audit event for `subject` (None for anonymous) and return it.
+
+    A failure repeating one already recorded in the last minute (same action, target, actor and address)
+    increments that row's count instead of adding a row, so a guessing attack can't flood the trail.
+    """
+    address = address or getattr(subject, "address", None)
+    now = now_ms()
+    target_id = _target(target_id)
+    if outcome == "failure":
+        target = target_id
+        folded = AuditEvent.update(count=AuditEvent.count + 1, timestamp=now).where(
+            (AuditEvent.action == action) & (AuditEvent.outcome == "failure")
+            & (AuditEvent.target_id == target) & (AuditEvent.address == address)
+            & (AuditEvent.actor_username == getattr(subject, "username", None))
+            & (AuditEvent.timestamp >= now - AGGREGATE_WINDOW_MS)
+        ).execute()
+        if folded:
+            return None
+    return AuditEvent.create(
+        timestamp=now,
+        actor_username=getattr(subject, "username", None),
+        actor_realm=getattr(subject, "realm", None),
+        actor_api_key_id=getattr(subject, "api_key_id", None),
+        address=address,
+        action=action,
+        target_type=target_type,
+        target_id=target_id,
+        outcome=outcome,
+        before=_scrub(before),
+        after=_scrub(after),
+        detail=detail,
+    )

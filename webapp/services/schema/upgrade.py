@@ -1,0 +1,218 @@
+"""Schema version and upgrades. Upgrades only add: a newer Keydesk never drops a column holding data."""
+
+from webapp.model import ALL_MODELS, Setting
+from webapp.model.db import database, is_sqlite
+
+SCHEMA_VERSION = 2
+
+# version -> function that brings a database at version-1 up to version. Each runs in one transaction
+# with the version bump, so a failed upgrade leaves the previous schema and data untouched.
+MIGRATIONS = {}
+
+
+def migration(version):
+    def register(function):
+        MIGRATIONS[version] = function
+        return function
+
+    return register
+
+
+def current_version():
+    if not Setting.table_exists():
+        return 0
+    row = Setting.get_or_none(Setting.name == "schema.version")
+    return 0 if row is None else int(row.value)
+
+
+def upgrade_schema():
+    """Create missing tables and run pending migrations; return (from_version, to_version)."""
+    start = current_version()
+    if start > SCHEMA_VERSION:
+        raise RuntimeError(
+            f"the database is at schema version {start}, newer than this Keydesk ({SCHEMA_VERSION}); "
+            "upgrade Keydesk instead of downgrading the database"
+        )
+    with database.atomic():
+        database.create_tables(ALL_MODELS, safe=True)
+        if start == 0:
+            install_key_list_objects(database)
+            _set_version(SCHEMA_VERSION)
+            return start, SCHEMA_VERSION
+    for version in range(start + 1, SCHEMA_VERSION + 1):
+        with database.atomic():
+            MIGRATIONS[version](database)
+            _set_version(version)
+    return start, SCHEMA_VERSION
+
+
+def _set_version(version):
+    Setting.insert(name="schema.version", value=version).on_conflict(
+        conflict_target=[Setting.name], update={Setting.value: version}
+    ).execute()
+
+
+# ---- version 2: what the keys page needs to stay fast at a million keys ---------------------------------
+# Everything here is derived from the api_key table (indexes, per-owner tallies kept by triggers, and on
+# SQLite a trigram index for substring search), so installing it drops and rebuilds it: nothing is lost.
+
+NEVER_EXPIRES = 9223372036854775807  # sorts keys without an expiry after every real time
+
+# The default order, the owner and the expiry indexes carry the columns every filter and the substring test
+# read, so a walk along them never has to visit the table rows it passes over.
+_FILTERED = '"name", "owner_username", "owner_realm", "managed", "type", "expiration"'
+KEY_LIST_INDEXES = {
+    "api_key_list_created": f'"invalidated", "creation", "id", {_FILTERED}',
+    "api_key_list_name": '"invalidated", "name", "creation", "id"',
+    "api_key_list_kind": '"invalidated", "managed", "type", "creation", "id", "name", "owner_username", '
+                         '"owner_realm", "expiration"',
+    "api_key_list_managed": '"invalidated", "managed", "creation", "id"',
+    "api_key_list_owner": ('"invalidated", "owner_username", "owner_realm", "creation", "id", "name", "managed", '
+                           '"type", "expiration", "last_used"'),
+    "api_key_list_realm": '"invalidated", "owner_realm", "owner_username", "creation", "id"',
+    "api_key_list_status": f'"invalidated", COALESCE("expiration", {NEVER_EXPIRES}), "creation", "id", {_FILTERED}',
+    "api_key_list_last_used": '"invalidated", COALESCE("last_used", 0), "creation", "id"',
+}
+TALLY_COLUMNS = "owner_username, owner_realm, type, managed, invalidated"
+
+_SQLITE_TALLY_TRIGGERS = f"""
+CREATE TRIGGER api_key_tally_insert AFTER INSERT ON api_key BEGIN
+  INSERT INTO api_key_tally ({TALLY_COLUMNS}, n)
+  VALUES (NEW.owner_username, NEW.owner_realm, NEW.type, NEW.managed, NEW.invalidated, 1)
+  ON CONFLICT ({TALLY_COLUMNS}) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER api_key_tally_delete AFTER DELETE ON api_key BEGIN
+  UPDATE api_key_tally SET n = n - 1
+  WHERE owner_username = OLD.owner_username AND owner_realm = OLD.owner_realm AND type = OLD.type
+    AND managed = OLD.managed AND invalidated = OLD.invalidated;
+END;
+CREATE TRIGGER api_key_tally_update AFTER UPDATE OF {TALLY_COLUMNS} ON api_key
+WHEN OLD.owner_username IS NOT NEW.owner_username OR OLD.owner_realm IS NOT NEW.owner_realm
+  OR OLD.type IS NOT NEW.type OR OLD.managed IS NOT NEW.managed OR OLD.invalidated IS NOT NEW.invalidated
+BEGIN
+  UPDATE api_key_tally SET n = n - 1
+  WHERE owner_username = OLD.owner_username AND owner_realm = OLD.owner_realm AND type = OLD.type
+    AND managed = OLD.managed AND invalidated = OLD.invalidated;
+  INSERT INTO api_key_tally ({TALLY_COLUMNS}, n)
+  VALUES (NEW.owner_username, NEW.owner_realm, NEW.type, NEW.managed, NEW.invalidated, 1)
+  ON CONFLICT ({TALLY_COLUMNS}) DO UPDATE SET n = n + 1;
+END;
+"""
+
+# The trigram index is keyed by api_key_search.seq (an INTEGER PRIMARY KEY, which VACUUM never renumbers),
+# not by api_key's implicit rowid. Contentless: it stores no copy of the names.
+_SQLITE_SEARCH_TRIGGERS = """
+CREATE TRIGGER api_key_search_insert AFTER INSERT ON api_key BEGIN
+  INSERT INTO api_key_search (key_id) VALUES (NEW.id);
+  INSERT INTO api_key_fts (rowid, name, owner) VALUES (last_insert_rowid(), NEW.name, NEW.owner_username);
+END;
+CREATE TRIGGER api_key_search_delete AFTER DELETE ON api_key BEGIN
+  INSERT INTO api_key_fts (api_key_fts, rowid, name, owner)
+    SELECT 'delete', seq, OLD.name, OLD.owner_username FROM api_key_search WHERE key_id = OLD.id;
+  DELETE FROM api_key_search WHERE key_id = OLD.id;
+END;
+CREATE TRIGGER api_key_search_update AFTER UPDATE OF name, owner_username ON api_key
+WHEN OLD.name IS NOT NEW.name OR OLD.owner_username IS NOT NEW.owner_username BEGIN
+  INSERT INTO api_key_fts (api_key_fts, rowid, name, owner)
+    SELECT 'delete', seq, OLD.name, OLD.owner_username FROM api_key_search WHERE key_id = OLD.id;
+  INSERT INTO api_key_fts (rowid, name, owner)
+    SELECT seq, NEW.name, NEW.owner_username FROM api_key_search WHERE key_id = NEW.id;
+END;
+"""
+
+# PostgreSQL: statement-level triggers fold a bulk change into one tally update per owner, written in a
+# fixed order so concurrent bulk invalidations can't deadlock on the tally rows.
+_PG_TALLY_FUNCTION = f"""
+CREATE OR REPLACE FUNCTION api_key_tally_apply() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP = 'INSERT' THEN
+    INSERT INTO api_key_tally AS t ({TALLY_COLUMNS}, n)
+      SELECT {TALLY_COLUMNS}, COUNT(*) FROM new_rows GROUP BY {TALLY_COLUMNS} ORDER BY {TALLY_COLUMNS}
+      ON CONFLICT ({TALLY_COLUMNS}) DO UPDATE SET n = t.n + EXCLUDED.n;
+  ELSIF TG_OP = 'DELETE' THEN
+    INSERT INTO api_key_tally AS t ({TALLY_COLUMNS}, n)
+      SELECT {TALLY_COLUMNS}, -COUNT(*) FROM old_rows GROUP BY {TALLY_COLUMNS} ORDER BY {TALLY_COLUMNS}
+      ON CONFLICT ({TALLY_COLUMNS}) DO UPDATE SET n = t.n + EXCLUDED.n;
+  ELSE
+    INSERT INTO api_key_tally AS t ({TALLY_COLUMNS}, n)
+      SELECT {TALLY_COLUMNS}, SUM(d) FROM (
+        SELECT {TALLY_COLUMNS}, 1 AS d FROM new_rows
+        UNION ALL SELECT {TALLY_COLUMNS}, -1 AS d FROM old_rows) AS changed
+      GROUP BY {TALLY_COLUMNS} HAVING SUM(d) <> 0 ORDER BY {TALLY_COLUMNS}
+      ON CONFLICT ({TALLY_COLUMNS}) DO UPDATE SET n = t.n + EXCLUDED.n;
+  END IF;
+  RETURN NULL;
+END $$;
+CREATE TRIGGER api_key_tally_insert AFTER INSERT ON api_key REFERENCING NEW TABLE AS new_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION api_key_tally_apply();
+CREATE TRIGGER api_key_tally_delete AFTER DELETE ON api_key REFERENCING OLD TABLE AS old_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION api_key_tally_apply();
+CREATE TRIGGER api_key_tally_update AFTER UPDATE ON api_key REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION api_key_tally_apply();
+"""
+
+
+def _run_script(db, script):
+    """Run `;`-separated statements; trigger bodies (BEGIN ... END; / $$ ... $$) stay whole."""
+    statement = []
+    for line in script.strip().splitlines():
+        statement.append(line)
+        text = "\n".join(statement).strip()
+        closes_sqlite_trigger = line.strip() == "END;"
+        closes_plain = line.rstrip().endswith(";") and "BEGIN" not in text and "$$" not in text
+        closes_function = line.strip() == "END $$;"
+        if closes_sqlite_trigger or closes_plain or closes_function:
+            db.execute_sql(text)
+            statement = []
+
+
+def install_key_list_objects(db):
+    """(Re)build the list indexes, the per-owner tallies and the search index from the api_key table."""
+    for name, columns in KEY_LIST_INDEXES.items():
+        db.execute_sql(f'CREATE INDEX IF NOT EXISTS "{name}" ON "api_key" ({columns})')
+    for trigger in ("api_key_tally_insert", "api_key_tally_delete", "api_key_tally_update"):
+        db.execute_sql(f"DROP TRIGGER IF EXISTS {trigger}" + ("" if is_sqlite() else " ON api_key"))
+    db.execute_sql("DROP TABLE IF EXISTS api_key_tally")
+    db.execute_sql(
+        "CREATE TABLE api_key_tally (owner_username VARCHAR(1024) NOT NULL, owner_realm VARCHAR(64) NOT NULL, "
+        "type VARCHAR(16) NOT NULL, managed BOOLEAN NOT NULL, invalidated BOOLEAN NOT NULL, "
+        f"n BIGINT NOT NULL DEFAULT 0, PRIMARY KEY ({TALLY_COLUMNS}))")
+    db.execute_sql(f"INSERT INTO api_key_tally ({TALLY_COLUMNS}, n) "
+                   f"SELECT {TALLY_COLUMNS}, COUNT(*) FROM api_key GROUP BY {TALLY_COLUMNS}")
+    if is_sqlite():
+        _run_script(db, _SQLITE_TALLY_TRIGGERS)
+        _install_sqlite_search(db)
+    else:
+        _run_script(db, _PG_TALLY_FUNCTION)
+        _install_pg_search(db)
+
+
+def _install_sqlite_search(db):
+    for trigger in ("api_key_search_insert", "api_key_search_delete", "api_key_search_update"):
+        db.execute_sql(f"DROP TRIGGER IF EXISTS {trigger}")
+    db.execute_sql("DROP TABLE IF EXISTS api_key_fts")
+    db.execute_sql("DROP TABLE IF EXISTS api_key_search")
+    try:
+        db.execute_sql("CREATE VIRTUAL TABLE api_key_fts USING fts5(name, owner, content='', tokenize='trigram')")
+    except Exception:  # an SQLite built without FTS5 or older than 3.34: search falls back to LIKE
+        return
+    db.execute_sql("CREATE TABLE api_key_search (seq INTEGER PRIMARY KEY, key_id VARCHAR(20) NOT NULL UNIQUE)")
+    db.execute_sql("INSERT INTO api_key_search (key_id) SELECT id FROM api_key ORDER BY creation, id")
+    db.execute_sql("INSERT INTO api_key_fts (rowid, name, owner) SELECT s.seq, k.name, k.owner_username "
+                   "FROM api_key_search AS s JOIN api_key AS k ON k.id = s.key_id")
+    _run_script(db, _SQLITE_SEARCH_TRIGGERS)
+
+
+def _install_pg_search(db):
+    """Trigram indexes for substring search, when the pg_trgm extension can be had (else plain scans)."""
+    try:
+        with db.atomic():
+            db.execute_sql("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+    except Exception:
+        return
+    db.execute_sql("CREATE INDEX IF NOT EXISTS api_key_name_trgm ON api_key USING gin (name gin_trgm_ops)")
+
+
+@migration(2)
+def key_list_objects(db):
+    install_key_list_objects(db)

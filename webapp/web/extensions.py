@@ -1,0 +1,87 @@
+"""Flask extensions, created once and bound to the app in create_app."""
+
+import atexit
+import logging
+
+from flask import request
+from flask.sessions import SecureCookieSessionInterface
+from flask_wtf.csrf import CSRFProtect
+from htmx_flask import Htmx
+from peewee import DatabaseError
+
+from webapp.model.db import database
+from webapp.security import passwords
+from webapp.services.access.authentication import basic_cache, last_used
+from webapp.web.errors import JSON_PATHS
+
+csrf = CSRFProtect()
+htmx = Htmx()
+
+
+# No inline script or style, no framing, no plugins: an injected tag can't run or restyle anything.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+
+
+_SECURITY_HEADER_ITEMS = tuple((name.lower(), name, value) for name, value in SECURITY_HEADERS.items())
+
+
+class MountedSessionInterface(SecureCookieSessionInterface):
+    """Scope the session cookie to the path Keydesk is mounted at (e.g. /keydesk/ behind a proxy)."""
+
+    def open_session(self, app, request):
+        # The JSON API takes credentials only from the Authorization header: no session to read or write there
+        # (and not decoding one keeps the key-verification hot path short).
+        if request.path.startswith(JSON_PATHS):
+            return self.make_null_session(app)
+        return super().open_session(app, request)
+
+    def get_cookie_path(self, app):
+        if app.config.get("SESSION_COOKIE_PATH"):
+            return app.config["SESSION_COOKIE_PATH"]
+        return (request.script_root or "") + "/"
+
+
+def init_app(app):
+    app.session_interface = MountedSessionInterface()
+    htmx.init_app(app)
+    csrf.init_app(app)
+    last_used.interval = int(app.config["KEYDESK_LAST_USED_FLUSH_SECONDS"])
+    basic_cache.ttl = int(app.config["KEYDESK_BASIC_AUTH_CACHE_SECONDS"])
+    if app.config.get("KEYDESK_PASSWORD_HASH_ROUNDS"):
+        passwords.set_rounds(app.config["KEYDESK_PASSWORD_HASH_ROUNDS"])
+
+    @app.after_request
+    def _headers(response):
+        # The same URL answers a partial to htmx and a page to the browser: caches must tell them apart.
+        # One pass over the headers instead of a lookup per name: this runs on every request.
+        headers = response.headers
+        present = {name.lower() for name in headers.keys()}
+        if "vary" in present:
+            response.vary.add("HX-Request")
+        else:
+            headers.add("Vary", "HX-Request")
+        for lowered, name, value in _SECURITY_HEADER_ITEMS:
+            if lowered not in present:
+                headers.add(name, value)
+        return response
+
+
+@atexit.register
+def _flush_last_used():
+    """Write buffered last-used times when the process ends (gunicorn worker exit, CLI end)."""
+    if database.obj is None or not last_used.pending:
+        return
+    try:
+        with database.connection_context():
+            last_used.flush()
+    except DatabaseError as error:  # best effort: the process is ending and the times are only advisory
+        logging.getLogger(__name__).warning("could not write last-used times at exit: %s", error)
