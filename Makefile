@@ -9,6 +9,18 @@ PYTEST_ARGS ?=
 
 VENDOR := static/vendor/htmx.min.js static/vendor/pico.min.css
 
+# The drivers the configured URLs need (pyproject's extras): postgresql:// wants `postgres`, redis:// wants
+# `redis`. Read from the environment and from the instance's config.py; `make test` installs both regardless.
+INSTANCE_CONFIG := $(or $(KEYDESK_INSTANCE_PATH),instance)/config.py
+CONFIGURED_URLS := $(KEYDESK_DATABASE_URL) $(KEYDESK_TEST_DATABASE_URL) $(KEYDESK_RATELIMIT_STORAGE_URL) \
+	$(shell grep -hsE '^ *KEYDESK_(DATABASE_URL|RATELIMIT_STORAGE_URL) *=' $(INSTANCE_CONFIG))
+APP_EXTRAS := $(if $(findstring postgres,$(CONFIGURED_URLS)),postgres) $(if $(findstring redis://,$(CONFIGURED_URLS)),redis)
+APP_EXTRAS := $(strip $(APP_EXTRAS))
+empty :=
+space := $(empty) $(empty)
+comma := ,
+APP_STAMP := $(VENV)/.installed-app$(if $(APP_EXTRAS),-$(subst $(space),-,$(APP_EXTRAS)))
+
 .PHONY: run dev test setup setup-test init-db lint bench clean
 
 run: setup init-db
@@ -20,7 +32,7 @@ dev: setup init-db
 test: setup-test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-setup: $(VENV)/.installed-app $(VENDOR)
+setup: $(APP_STAMP) $(VENDOR)
 
 setup-test: setup $(VENV)/.installed-test
 
@@ -32,12 +44,13 @@ $(VENV)/.created:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	touch $@
 
-$(VENV)/.installed-app: $(VENV)/.created pyproject.toml
-	$(BIN)/python -m pip install --quiet -e .
+$(APP_STAMP): $(VENV)/.created pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.$(if $(APP_EXTRAS),[$(subst $(space),$(comma),$(APP_EXTRAS))])'
 	touch $@
 
-$(VENV)/.installed-test: $(VENV)/.installed-app pyproject.toml
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+# The suite tests PostgreSQL and Redis too: every extra.
+$(VENV)/.installed-test: $(APP_STAMP) pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[test,postgres,redis]'
 	touch $@
 
 node_modules/.package-lock.json: package.json package-lock.json

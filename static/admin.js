@@ -1,5 +1,5 @@
-// Keydesk administration pages (roles, users, settings): list filtering and confirmation dialogs.
-// Everything works without it; it only saves round trips and opens dialogs. No inline scripts: a strict CSP holds.
+// Keydesk administration pages (roles, users, settings): filtering long lists of choices as you type.
+// Everything works without it; dialogs are app.js's. No inline scripts: a strict CSP holds.
 (function () {
   "use strict";
 
@@ -21,28 +21,4 @@
       event.preventDefault();
     }
   });
-
-  // Content marked data-open-dialog that htmx swapped into a closed <dialog> opens it as a modal.
-  document.addEventListener("htmx:afterSettle", function () {
-    document.querySelectorAll("dialog:not([open])").forEach(function (dialog) {
-      if (dialog.querySelector("[data-open-dialog]")) {
-        dialog.showModal();  // focuses the element marked autofocus (the safe choice: Cancel)
-      }
-    });
-  });
-
-  document.addEventListener("click", function (event) {
-    var closer = event.target.closest ? event.target.closest("[data-dialog-close]") : null;
-    var dialog = closer ? closer.closest("dialog") : null;
-    if (dialog) { dialog.close(); }
-  });
-
-  // A closed dialog forgets its content's request to be opened, so a later swap elsewhere can't reopen it.
-  document.addEventListener("close", function (event) {
-    if (event.target.tagName === "DIALOG") {
-      event.target.querySelectorAll("[data-open-dialog]").forEach(function (element) {
-        element.removeAttribute("data-open-dialog");
-      });
-    }
-  }, true);
 })();

@@ -1,4 +1,79 @@
 // Keydesk page behaviour that htmx attributes can't express. No inline scripts anywhere: a strict CSP holds.
+//
+// Dialogs, one convention on every page:
+//  - data-open-dialog="<id>" on a link or button opens that <dialog> when clicked. When the element also
+//    loads the dialog's content (hx-get), the dialog shows at once and its target is marked busy meanwhile.
+//  - data-open-dialog (no value) on content htmx swaps into a closed <dialog> opens that dialog; focus goes
+//    to the content's autofocus element (the safe choice: Cancel).
+//  - Closing: <form method="dialog"> or a formmethod="dialog" button wherever the platform suffices; a
+//    data-close-dialog button inside a form htmx posts (htmx cancels that form's native dialog submission).
+//  - A dialog that closes gives the focus back to what opened it, if nothing else took it.
 (function () {
   "use strict";
+
+  var openers = new WeakMap();
+  var busy = null;
+
+  function show(dialog, opener) {
+    if (!dialog || dialog.open) { return; }
+    openers.set(dialog, opener || document.activeElement);
+    dialog.showModal();
+  }
+
+  function settled() {
+    if (busy) { busy.removeAttribute("aria-busy"); busy = null; }
+  }
+
+  document.addEventListener("click", function (event) {
+    var target = event.target;
+    var opener = target.closest('[data-open-dialog]:not([data-open-dialog=""])');
+    if (opener) {
+      var dialog = document.getElementById(opener.getAttribute("data-open-dialog"));
+      if (!dialog) { return; }
+      if (opener.hasAttribute("hx-get")) {  // htmx loads the content into the dialog
+        busy = document.querySelector(opener.getAttribute("hx-target"));
+        if (busy) { busy.setAttribute("aria-busy", "true"); }
+        show(dialog, opener);
+        return;
+      }
+      event.preventDefault();
+      show(dialog, opener);
+      var first = dialog.querySelector("[autofocus], input:not([type=hidden]), textarea, select");
+      if (first) { first.focus(); }
+      return;
+    }
+    var closer = target.closest("[data-close-dialog]");
+    var open = closer && closer.closest("dialog");
+    if (open) {
+      event.preventDefault();
+      open.close();
+    }
+  });
+
+  // Content marked data-open-dialog that htmx swapped into a closed dialog opens it as a modal.
+  document.addEventListener("htmx:afterSettle", function () {
+    settled();
+    document.querySelectorAll("dialog:not([open])").forEach(function (dialog) {
+      if (dialog.querySelector('[data-open-dialog=""]')) { show(dialog); }
+    });
+  });
+  document.addEventListener("htmx:afterRequest", function (event) {
+    if (!event.detail.successful) { settled(); }
+  });
+
+  // A closed dialog forgets its content's request to be opened (so a later swap elsewhere can't reopen it),
+  // and gives the focus back to its opener.
+  document.addEventListener("close", function (event) {
+    var dialog = event.target;
+    if (dialog.tagName !== "DIALOG") { return; }
+    dialog.querySelectorAll('[data-open-dialog=""]').forEach(function (element) {
+      element.removeAttribute("data-open-dialog");
+    });
+    var opener = openers.get(dialog);
+    openers.delete(dialog);
+    var focused = document.activeElement;
+    if (opener && opener.isConnected && (!focused || focused === document.body || dialog.contains(focused))) {
+      opener.focus();
+    }
+  }, true);
 })();

@@ -1,12 +1,19 @@
-"""Shared fixtures: an app on a fresh database per test, clients, users with given roles, sign-in."""
+"""Fixtures of tests/integration and tests/browser: an app on a fresh database per test, clients, users with
+given roles, sign-in. tests/unit/conftest.py refuses them: unit tests build no app and open no database."""
 
 import base64
 import collections
 import os
 
 import pytest
+from flask.testing import FlaskClient
+from hypothesis import settings
 
-from webapp import create_app
+# Cheap password hashing for the whole run (and the servers it starts): the real cost is tested in
+# tests/unit/test_passwords.py. Set before anything hashes; webapp/security/passwords.py reads it.
+os.environ.setdefault("KEYDESK_PASSWORD_HASH_ROUNDS", "4")
+
+from webapp import create_app  # noqa: E402
 from webapp.model import ALL_MODELS
 from webapp.model.db import database
 from webapp.services.access.authentication import basic_cache, last_used, subject_for_user
@@ -17,6 +24,11 @@ from webapp.services.schema import bootstrap as setup
 ELASTIC_PASSWORD = "elastic-test-password"
 USER_PASSWORD = "user-password"
 
+
+# No per-example deadline: Hypothesis' default 200 ms fails tests at random on a busy machine (a test that
+# is slow shows in --durations instead).
+settings.register_profile("keydesk", deadline=None)
+settings.load_profile("keydesk")
 
 # What the hardening tests counted in this run (routes x callers checked, fuzz cases, faults injected);
 # printed at the end of the run so docs/security.md can quote real figures.
@@ -51,6 +63,19 @@ def database_is_sqlite():
     return is_sqlite()
 
 
+class ClosingClient(FlaskClient):
+    """Flask's test client, closing the request body it spooled to a temporary file (bodies over 500 KiB).
+
+    Werkzeug closes that file only when it follows redirects; otherwise it is left to the garbage collector,
+    whose ResourceWarning would fail a random later test under filterwarnings = error.
+    """
+
+    def open(self, *args, **kwargs):
+        response = super().open(*args, **kwargs)
+        response.request.input_stream.close()
+        return response
+
+
 @pytest.fixture
 def app_config():
     """Extra configuration for the `app` fixture; a test module overrides this fixture to change it."""
@@ -65,10 +90,10 @@ def app(tmp_path, app_config):
         "TESTING": True,
         "KEYDESK_DATABASE_URL": database_url_for(tmp_path),
         "SECRET_KEY": "test-secret-key",
-        "KEYDESK_PASSWORD_HASH_ROUNDS": 4,
         **app_config,
     })
     app.instance_path = str(instance)
+    app.test_client_class = ClosingClient
     with database.connection_context():
         reset_database()
         setup.initialise(ELASTIC_PASSWORD)

@@ -9,12 +9,11 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 def create_app(config=None):
-    """Build the application: configuration, extensions, blueprints, commands."""
+    """Build the application: configuration, request plumbing, blueprints, commands."""
     from webapp import api, cli
     from webapp import config as configuration
-    from webapp.model import db
     from webapp.pages import account, audit, auth, keys, roles, settings, users
-    from webapp.web import bodies, errors, extensions, guard, proxy, throttle
+    from webapp.web import bodies, connections, errors, extensions, guard, proxy, throttle
 
     app = Flask(
         __name__,
@@ -23,16 +22,33 @@ def create_app(config=None):
         template_folder=str(PROJECT_ROOT / "templates"),
         static_folder=str(PROJECT_ROOT / "static"),
     )
+
+    # 1. Configuration first: every later step reads app.config (defaults < KEYDESK_* environment <
+    #    instance/config.py < `config`).
     configuration.load_config(app, config)
+
+    # 2. Where requests come from: ProxyFix wraps the WSGI app, so request.remote_addr, scheme and host are the
+    #    client's before any hook, view or throttle key reads them.
     proxy.init_app(app)
-    db.init_app(app)
-    extensions.init_app(app)
+
+    # 3. Request plumbing. Flask runs before-request hooks in the order they are added here: a database
+    #    connection, then CSRF; the throttle's check (step 5) comes after both. bodies' hook puts itself first.
+    connections.init_app(app)
+    extensions.init_app(app)  # session cookie, htmx, CSRF, this app's cache/buffer settings, flush at exit
     guard.init_app(app)
     errors.init_app(app)
+    bodies.init_app(app)  # chunked bodies held to the size limit before anything parses them
+
+    # 4. The pages and the JSON API. The API takes credentials only from the Authorization header, so no
+    #    CSRF token is asked for there.
     for blueprint in (auth.bp, keys.bp, roles.bp, users.bp, settings.bp, account.bp, audit.bp, api.bp):
         app.register_blueprint(blueprint)
-    extensions.csrf.exempt(api.bp)  # credentials come only from the Authorization header there
+    extensions.csrf.exempt(api.bp)
+
+    # 5. Throttling of failed sign-ins and API authentications: its app-level hook runs before the views (and
+    #    the authentication they do); it tells the two kinds apart by the blueprint and endpoint registered above.
     throttle.init_app(app)
-    bodies.init_app(app)
+
+    # 6. flask commands (init-db, users, license, purge-keys, backup).
     cli.init_app(app)
     return app

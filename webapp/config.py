@@ -29,6 +29,10 @@ DEFAULTS = {
     "MAX_REQUEST_BYTES": 1024 * 1024,
 }
 
+class ConfigurationError(ValueError):
+    """A setting can't be used. The message names it and what to do; wsgi.py shows it without a traceback."""
+
+
 _INT_SETTINGS = {"PROXY_HOPS", "LAST_USED_FLUSH_SECONDS", "BASIC_AUTH_CACHE_SECONDS", "MAX_REQUEST_BYTES"}
 _BOOL_SETTINGS = {"SECURE_COOKIES"}
 
@@ -43,7 +47,7 @@ def _from_environment(environ):
             try:
                 found[name] = int(raw)
             except ValueError as error:
-                raise ValueError(f"KEYDESK_{name} must be a whole number, got {raw!r}") from error
+                raise ConfigurationError(f"KEYDESK_{name} must be a whole number, got {raw!r}") from error
         elif name in _BOOL_SETTINGS:
             found[name] = raw.strip().lower() in {"1", "true", "yes", "on"}
         else:
@@ -87,7 +91,7 @@ def load_config(app, overrides=None, environ=None):
     # One limit for the whole body, a form's fields included (Werkzeug's own default for a form field is lower).
     max_bytes = int(app.config["KEYDESK_MAX_REQUEST_BYTES"])
     if max_bytes < 1024:
-        raise ValueError(f"KEYDESK_MAX_REQUEST_BYTES must be at least 1024, got {max_bytes}")
+        raise ConfigurationError(f"KEYDESK_MAX_REQUEST_BYTES must be at least 1024, got {max_bytes}")
     app.config["MAX_CONTENT_LENGTH"] = max_bytes
     app.config["MAX_FORM_MEMORY_SIZE"] = max_bytes
     secure = bool(app.config["KEYDESK_SECURE_COOKIES"]) or bool(app.config.get("SESSION_COOKIE_SECURE"))

@@ -1,9 +1,25 @@
 """Domain errors: each carries the Elasticsearch error type, HTTP status and message it maps to."""
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from webapp.security.subject import Subject
+
 
 class DomainError(Exception):
+    """A request the rules refuse; subclasses name their Elasticsearch type and HTTP status in the class line:
+    `class NotFound(DomainError, status=404, type="resource_not_found_exception")`."""
+
     status = 400
     type = "illegal_argument_exception"
+
+    def __init_subclass__(cls, *, status: int | None = None, type: str | None = None, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if status is not None:
+            cls.status = status
+        if type is not None:
+            cls.type = type
 
     def __init__(self, reason, *, type=None, status=None, field=None, header=None, extra=None, detail=None):
         super().__init__(reason)
@@ -18,10 +34,8 @@ class DomainError(Exception):
         self.extra = extra or {}
 
 
-class ValidationFailed(DomainError):
+class ValidationFailed(DomainError, type="action_request_validation_exception"):
     """One or more request fields are wrong: ES's action_request_validation_exception."""
-
-    type = "action_request_validation_exception"
 
     def __init__(self, messages, *, fields=None):
         self.messages = list(messages)
@@ -30,44 +44,34 @@ class ValidationFailed(DomainError):
         super().__init__(f"Validation Failed: {numbered}")
 
 
-class NotFound(DomainError):
-    status = 404
-    type = "resource_not_found_exception"
+class NotFound(DomainError, status=404, type="resource_not_found_exception"):
+    """The object named doesn't exist, or the subject may not know it does."""
 
 
-class Conflict(DomainError):
-    status = 409
-    type = "version_conflict_engine_exception"
+class Conflict(DomainError, status=409, type="version_conflict_engine_exception"):
+    """The object changed, or exists already."""
 
 
-class Unauthorized(DomainError):
+class Unauthorized(DomainError, status=403, type="security_exception"):
     """The subject lacks the privilege (403)."""
 
-    status = 403
-    type = "security_exception"
+
+class AuthenticationFailed(DomainError, status=401, type="security_exception"):
+    """No credentials, or credentials that don't authenticate anyone (401)."""
 
 
-class AuthenticationFailed(DomainError):
-    status = 401
-    type = "security_exception"
+class LicenseError(DomainError, status=403, type="security_exception"):
+    """The feature needs a license the installation doesn't have."""
 
 
-class LicenseError(DomainError):
-    status = 403
-    type = "security_exception"
-
-
-class FeatureDisabled(DomainError):
+class FeatureDisabled(DomainError, type="feature_not_enabled_exception"):
     """API keys are switched off in Settings."""
-
-    status = 400
-    type = "feature_not_enabled_exception"
 
     def __init__(self, reason="api keys are not enabled"):
         super().__init__(reason, extra={"disabled.feature": "api_keys"})
 
 
-def unauthorized(subject, action, granted_by):
+def unauthorized(subject: "Subject", action: str, granted_by: Sequence[str]) -> Unauthorized:
     """The 403 Elasticsearch answers when a subject lacks a cluster privilege for `action`."""
     if subject.is_api_key:
         who = f"API key id [{subject.api_key_id}] of user [{subject.username}]"
@@ -79,7 +83,7 @@ def unauthorized(subject, action, granted_by):
     )
 
 
-def from_descriptor_error(error, field=None):
+def from_descriptor_error(error: Exception, field: str | None = None) -> DomainError:
     """A DomainError carrying a security.DescriptorError: ES's outer reason and `caused_by` chain for the
     API, the innermost message for a form field."""
     caused_by = error.to_dict().get("caused_by")

@@ -149,9 +149,9 @@ class Deployment:
         return self
 
     def _spawn(self, command, env):
-        log = open(self.workdir / f"{Path(command[0]).name}-{len(self.processes)}.log", "wb")  # noqa: SIM115
-        self.processes.append(subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                               start_new_session=True))
+        with open(self.workdir / f"{Path(command[0]).name}-{len(self.processes)}.log", "wb") as log:
+            self.processes.append(subprocess.Popen(command, cwd=ROOT, env=env, stdout=log,
+                                                   stderr=subprocess.STDOUT, start_new_session=True))
 
     def stop(self):
         for process in reversed(self.processes):
@@ -164,3 +164,4 @@ class Deployment:
                 os.killpg(process.pid, signal.SIGKILL)
         if getattr(self, "service", None):
             self.service.shutdown()
+            self.service.server_close()

@@ -140,7 +140,7 @@ def site(browser, tmp_path_factory):
     folder = tmp_path_factory.mktemp("xss-browser")
     app = create_app({
         "TESTING": True, "KEYDESK_DATABASE_URL": database_url_for(folder), "SECRET_KEY": SECRET_KEY,
-        "KEYDESK_PASSWORD_HASH_ROUNDS": 4, "RATELIMIT_ENABLED": False,
+        "RATELIMIT_ENABLED": False,
     })
     app.instance_path = str(folder)
     catalog = Catalog()
@@ -168,6 +168,7 @@ def site(browser, tmp_path_factory):
     context.close()
     server.shutdown()
     thread.join(timeout=5)
+    server.server_close()
     with database.connection_context():
         last_used.flush()
     if not database.is_closed():

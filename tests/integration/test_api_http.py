@@ -15,8 +15,7 @@ COMPAT = "application/vnd.elasticsearch+json; compatible-with=9"
 
 @pytest.fixture
 def app_config():
-    # Many deliberate failures from one address. The limits are raised, not switched off: Flask-Limiter's
-    # "disabled" outlives the app that set it (the limiter is shared).
+    # Many deliberate failures from one address: the limits are raised (the throttle: test_throttling.py).
     return {"KEYDESK_AUTH_FAILURES_PER_ADDRESS": "100000 per minute",
             "KEYDESK_AUTH_FAILURES_PER_CREDENTIAL": "100000 per minute"}
 

@@ -14,7 +14,7 @@ DENIED = "this action is granted by the cluster privileges"
 
 @pytest.fixture
 def app_config():
-    # Raised, not switched off: Flask-Limiter's "disabled" outlives the app that set it (shared limiter).
+    # Many deliberate failures from one address: the limits are raised (the throttle: test_throttling.py).
     return {"KEYDESK_AUTH_FAILURES_PER_ADDRESS": "100000 per minute",
             "KEYDESK_AUTH_FAILURES_PER_CREDENTIAL": "100000 per minute"}
 

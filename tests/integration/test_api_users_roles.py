@@ -11,7 +11,7 @@ ELASTIC = basic_header("elastic", ELASTIC_PASSWORD)
 
 @pytest.fixture
 def app_config():
-    # Raised, not switched off: Flask-Limiter's "disabled" outlives the app that set it (shared limiter).
+    # Many deliberate failures from one address: the limits are raised (the throttle: test_throttling.py).
     return {"KEYDESK_AUTH_FAILURES_PER_ADDRESS": "100000 per minute",
             "KEYDESK_AUTH_FAILURES_PER_CREDENTIAL": "100000 per minute"}
 

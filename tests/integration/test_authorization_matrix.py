@@ -70,6 +70,8 @@ ROUTES = {
     ("/keys/new", "POST"): HTML_KEYS_WRITE,
     ("/keys/<key_id>", "POST"): HTML_KEYS_WRITE,
     ("/keys/delete", "POST"): HTML_KEYS_WRITE,
+    ("/keys/delete", "GET"): HTML_KEYS_WRITE,
+    ("/keys/expiry", "GET"): HTML_KEYS_WRITE,
     ("/roles/", "GET"): HTML_SECURITY_READ,
     ("/roles/edit", "GET"): HTML_SECURITY_READ,
     ("/roles/new", "GET"): HTML_SECURITY_ADMIN,

@@ -176,7 +176,7 @@ def test_cross_cluster_access_in_words(people):
 def test_own_keys_user_deletes_only_own_keys_whatever_the_request_names(people):
     mine = api_keys.create_api_key(people["alice"], name="mine")
     bobs = api_keys.create_api_key(people["bob"], name="bobs")
-    outcome = key_details.delete_keys(people["alice"], [mine.id, bobs.id, "no-such-key"])
+    outcome = api_keys.delete_keys(people["alice"], [mine.id, bobs.id, "no-such-key"])
     assert outcome.deleted == [(mine.id, "mine")]
     assert outcome.failed == [(bobs.id, bobs.id, "no such API key"), ("no-such-key", "no-such-key", "no such API key")]
     assert not ApiKey.get_by_id(bobs.id).invalidated
@@ -186,15 +186,15 @@ def test_admin_deletes_anyones_keys_but_cross_cluster_needs_manage_security(peop
     license.set_license(system_subject(), "trial")
     cc = api_keys.create_cross_cluster_api_key(people["elastic"], name="cc", access={"search": [{"names": ["*"]}]})
     keys = [api_keys.create_api_key(people[who], name=f"{who}-key") for who in ("alice", "bob")]
-    outcome = key_details.delete_keys(people["admin"], [k.id for k in keys] + [cc.id])
+    outcome = api_keys.delete_keys(people["admin"], [k.id for k in keys] + [cc.id])
     assert sorted(name for _, name in outcome.deleted) == ["alice-key", "bob-key"]
     assert outcome.failed == [(cc.id, "cc", "deleting a cross-cluster key needs manage_security")]
-    assert key_details.delete_keys(people["elastic"], [cc.id]).deleted == [(cc.id, "cc")]
+    assert api_keys.delete_keys(people["elastic"], [cc.id]).deleted == [(cc.id, "cc")]
 
 
 def test_delete_writes_one_audit_event_per_key_and_no_secret(people):
     keys = [api_keys.create_api_key(people["alice"], name=f"k{n}") for n in range(3)]
-    key_details.delete_keys(people["alice"], [k.id for k in keys])
+    api_keys.delete_keys(people["alice"], [k.id for k in keys])
     events = list(AuditEvent.select().where(AuditEvent.action == "api_key.invalidate"))
     assert sorted(e.target_id for e in events) == sorted(k.id for k in keys)
     assert all(e.actor_username == "alice" and e.after["invalidated"] for e in events)
@@ -218,14 +218,14 @@ def test_update_is_audited_with_before_and_after(people):
 ])
 def test_delete_request_limits(people, ids, message):
     with pytest.raises(ValidationFailed) as caught:
-        key_details.delete_keys(people["alice"], ids)
+        api_keys.delete_keys(people["alice"], ids)
     assert caught.value.fields == {"ids": message}
 
 
 def test_read_only_users_cannot_delete(people):
     created = api_keys.create_api_key(people["alice"], name="mine")
     with pytest.raises(Unauthorized):
-        key_details.delete_keys(people["reader"], [created.id])
+        api_keys.delete_keys(people["reader"], [created.id])
 
 
 def test_proxy_alice_is_not_native_alice(people):
@@ -233,5 +233,5 @@ def test_proxy_alice_is_not_native_alice(people):
     theirs = api_keys.create_api_key(proxy_alice, name="proxy-alice")
     with pytest.raises(NotFound):
         key_details.key_details(people["alice"], theirs.id)
-    assert key_details.delete_keys(people["alice"], [theirs.id]).deleted == []
-    assert key_details.delete_keys(proxy_alice, [theirs.id]).deleted == [(theirs.id, "proxy-alice")]
+    assert api_keys.delete_keys(people["alice"], [theirs.id]).deleted == []
+    assert api_keys.delete_keys(proxy_alice, [theirs.id]).deleted == [(theirs.id, "proxy-alice")]

@@ -1,6 +1,9 @@
 """Last-used times are buffered: verifying a key doesn't write, and the write lands within the interval."""
 
+import pytest
+
 from webapp.model import ApiKey
+from webapp.model.db import database
 from webapp.services.access.authentication import LastUsedBuffer, authenticate_api_key, last_used
 from webapp.services.api_keys import commands as api_keys
 
@@ -34,13 +37,30 @@ def test_an_older_time_never_overwrites_a_newer_one(db, make_user, subject_of):
     assert ApiKey.get_by_id(created.id).last_used == 9_000
 
 
-def test_intervals_come_from_the_configuration(tmp_path):
+def test_intervals_come_from_each_apps_configuration(tmp_path):
     from webapp import create_app
     from webapp.services.access.authentication import basic_cache
+    from webapp.web.extensions import Tuning
 
-    create_app({"SECRET_KEY": "k", "KEYDESK_DATABASE_URL": f"sqlite:///{tmp_path / 'x.sqlite3'}",
-                "KEYDESK_LAST_USED_FLUSH_SECONDS": 7, "KEYDESK_BASIC_AUTH_CACHE_SECONDS": 11})
-    try:
-        assert (last_used.interval, basic_cache.ttl) == (7, 11)
-    finally:
-        last_used.interval, basic_cache.ttl = 60, 60
+    url = f"sqlite:///{tmp_path / 'x.sqlite3'}"
+    tuned = create_app({"SECRET_KEY": "k", "KEYDESK_DATABASE_URL": url,
+                        "KEYDESK_LAST_USED_FLUSH_SECONDS": 7, "KEYDESK_BASIC_AUTH_CACHE_SECONDS": 11})
+    plain = create_app({"SECRET_KEY": "k", "KEYDESK_DATABASE_URL": url})
+    assert tuned.extensions["keydesk"] == Tuning(basic_cache_seconds=11, last_used_flush_seconds=7)
+    assert plain.extensions["keydesk"] == Tuning(basic_cache_seconds=60, last_used_flush_seconds=60)
+    assert (last_used.interval, basic_cache.ttl) == (60, 60)  # building apps leaves the process's objects alone
+
+
+@pytest.fixture
+def app_config():
+    return {"KEYDESK_LAST_USED_FLUSH_SECONDS": 0}
+
+
+def test_an_app_that_flushes_at_once_writes_the_time_on_the_request(client, make_user, subject_of):
+    created = api_keys.create_api_key(subject_of(make_user("u4", ["api_key_user"])), name="k")
+    answer = client.get("/_security/_authenticate", headers={"Authorization": f"ApiKey {created.encoded}"},
+                        environ_base={"REMOTE_ADDR": "10.4.4.4"})
+    assert answer.status_code == 200
+    with database.connection_context():
+        key = ApiKey.get_by_id(created.id)
+    assert key.last_used is not None and key.last_used_address == "10.4.4.4"

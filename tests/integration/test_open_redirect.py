@@ -279,7 +279,7 @@ def test_names_in_redirect_urls_are_query_values(client, admin, username):
 def _proxied_app(tmp_path, hops):
     # The session cookie at "/": the test client sends requests without the prefix the proxy would strip.
     app = create_app({
-        "TESTING": True, "SECRET_KEY": "k", "KEYDESK_PASSWORD_HASH_ROUNDS": 4,
+        "TESTING": True, "SECRET_KEY": "k",
         "KEYDESK_DATABASE_URL": database_url_for(tmp_path), "KEYDESK_PROXY_HOPS": hops,
         "SESSION_COOKIE_PATH": "/",
     })

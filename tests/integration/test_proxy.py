@@ -13,7 +13,7 @@ from webapp.services.schema import bootstrap as setup
 def proxied_app(tmp_path):
     """An app that trusts one proxy hop and a proxy realm from 127.0.0.1."""
     app = create_app({
-        "TESTING": True, "SECRET_KEY": "k", "KEYDESK_PASSWORD_HASH_ROUNDS": 4,
+        "TESTING": True, "SECRET_KEY": "k",
         "KEYDESK_DATABASE_URL": database_url_for(tmp_path),
         "KEYDESK_PROXY_HOPS": 1,
         "KEYDESK_TRUSTED_PROXIES": "127.0.0.0/8, ::1",

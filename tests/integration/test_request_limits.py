@@ -18,6 +18,7 @@ from webapp.model import ALL_MODELS, ApiKey, AuditEvent, Role
 from webapp.model.db import database
 from webapp.security import limits
 from webapp.services.access.authentication import find_password_user, subject_for_user
+from webapp.services.api_keys import checks
 from webapp.services.api_keys import commands as api_keys
 
 ELASTIC = basic_header("elastic", ELASTIC_PASSWORD)
@@ -595,7 +596,7 @@ def test_user_form_email_length(admin):
 
 
 def test_key_name_length_on_the_api_and_the_form(client, admin):
-    most = api_keys.MAX_NAME_LENGTH
+    most = checks.MAX_NAME_LENGTH
     assert client.post("/_security/api_key", data=json.dumps({"name": "n" * most}), headers=JSON).status_code == 200
     ok = admin.post("/keys/new", data=key_form(name="f" * most), headers=HTMX)
     assert ok.status_code == 200

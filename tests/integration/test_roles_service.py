@@ -9,6 +9,7 @@ from webapp.services.admin import roles
 from webapp.services.admin import roles_page as role_admin
 from webapp.services.admin.users import SelfLockout
 from webapp.services.api_keys import commands as api_keys
+from webapp.services.api_keys.visibility import get_visible_key
 
 READ_LOGS = {"cluster": ["manage_own_api_key"], "indices": [{"names": ["logs-*"], "privileges": ["read"]}]}
 
@@ -150,7 +151,7 @@ def test_deleting_a_role_keeps_users_role_names_and_key_snapshots(admin, make_us
     role_admin.delete_role(admin, "log-reader")
     assert subject_of(User.get_by_id(holder.id)).roles == ("log-reader",)  # held by name, grants nothing now
     assert not subject_of(User.get_by_id(holder.id)).may("manage_own_api_key")
-    stored = api_keys.get_visible_key(admin, key.id)
+    stored = get_visible_key(admin, key.id)
     assert stored.limited_by == [{"log-reader": {k: v for k, v in roles.parse_role("log-reader", READ_LOGS).items()}}]
 
 

@@ -151,13 +151,15 @@ def _start_gunicorn(database_url, workdir, port):
     process.log = log
     deadline = time.monotonic() + 30
     while True:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
         try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
             connection.request("GET", "/healthz")
             if connection.getresponse().status == 200:
                 return process
         except OSError:
             pass
+        finally:
+            connection.close()
         assert process.poll() is None, f"gunicorn exited: {(workdir / 'gunicorn.log').read_text()}"
         assert time.monotonic() < deadline, "gunicorn did not answer /healthz within 30 s"
         time.sleep(0.2)

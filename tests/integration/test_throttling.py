@@ -5,14 +5,14 @@ import base64
 import pytest
 
 from tests.conftest import ELASTIC_PASSWORD, basic_header
-from webapp.web.throttle import limiter
+from webapp.web import throttle
 
 
 @pytest.fixture(autouse=True)
 def _fresh_counters(app):
-    limiter.reset()
+    throttle.of(app).reset()
     yield
-    limiter.reset()
+    throttle.of(app).reset()
 
 
 def _login(auth, password):
@@ -67,6 +67,5 @@ def test_counters_can_live_in_redis(tmp_path):
     app = create_app({"SECRET_KEY": "k", "TESTING": True,
                       "KEYDESK_DATABASE_URL": f"sqlite:///{tmp_path / 'r.sqlite3'}",
                       "KEYDESK_RATELIMIT_STORAGE_URL": "redis://127.0.0.1:6379/15"})
-    storage = limiter.storage
+    storage = throttle.of(app).storage
     assert type(storage).__name__ == "RedisStorage" and storage.check()
-    assert app.config["RATELIMIT_STORAGE_URI"] == "redis://127.0.0.1:6379/15"

@@ -258,7 +258,7 @@ def site(tmp_path_factory):
     folder = tmp_path_factory.mktemp("xss-rendered")
     app = create_app({
         "TESTING": True, "KEYDESK_DATABASE_URL": database_url_for(folder), "SECRET_KEY": SECRET_KEY,
-        "KEYDESK_PASSWORD_HASH_ROUNDS": 4, "RATELIMIT_ENABLED": False,
+        "RATELIMIT_ENABLED": False,
     })
     app.instance_path = str(folder)
     with database.connection_context():
@@ -425,6 +425,8 @@ def _cases(seeded):
         post(f"key delete confirmation [{kind}]", "elastic", "/keys/delete", {
             "ids": list(seeded.keys.values()),
             "return_to": urlencode({"q": c.mark("delete return_to search", kind)})})
+        get(f"key delete confirmation dialog [{kind}]", "elastic", "/keys/delete" + q(ids=list(seeded.keys.values())))
+        get(f"key expiry preview [{kind}]", owner, "/keys/expiry" + q(days=c.mark("expiry preview days", kind)))
         post(f"role editor posted with problems [{kind}]", "elastic", "/roles/new", {
             "name": c.mark("posted role name", kind), "description": c.mark("posted description", kind),
             "cluster_other": c.mark("posted cluster privilege", kind), "index_rows": "1",

@@ -9,7 +9,7 @@ from webapp.security import passwords
 def _fast_bcrypt():
     passwords.set_rounds(4)
     yield
-    passwords.set_rounds(passwords.DEFAULT_ROUNDS)
+    passwords.set_rounds(None)  # back to the run's cost (KEYDESK_PASSWORD_HASH_ROUNDS, tests/conftest.py)
 
 
 def test_hash_and_verify():

@@ -1,24 +1,9 @@
-"""The JSON API that speaks Elasticsearch's security API (/_security/..., /_license)."""
+"""The JSON API that speaks Elasticsearch's security API (/_security/..., /_license).
 
-from flask import Blueprint
+The routes live in the modules below and register on the blueprint (api.blueprint) as they are imported.
+"""
 
-from webapp.api import negotiation
+from webapp.api import keys, license, privileges, roles, security, users  # noqa: F401  (routes register on bp)
+from webapp.api.blueprint import PRODUCT_HEADER, bp
 
-bp = Blueprint("api", __name__)
-
-# The official Elasticsearch clients refuse any answer that lacks this header.
-PRODUCT_HEADER = ("X-Elastic-Product", "Elasticsearch")
-
-
-@bp.before_request
-def _check_media_types():
-    negotiation.check_request()
-
-
-@bp.after_request
-def _product_header(response):
-    response.headers.add(*PRODUCT_HEADER)
-    return negotiation.shape_response(response)
-
-
-from webapp.api import keys, license, privileges, roles, security, users  # noqa: E402,F401  (routes register on bp)
+__all__ = ["PRODUCT_HEADER", "bp"]

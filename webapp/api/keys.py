@@ -1,10 +1,11 @@
 """API key endpoints: create, get, query, update, bulk update, invalidate, and the cross-cluster variants.
 
 Each view checks the request's shape (parameters, body fields and their types) with ES's messages, then
-makes one service call; who may do what to which key is decided in services.api_keys / key_query.
+makes one service call; who may do what to which key is decided in services.api_keys (commands, visibility,
+es_query.search).
 """
 
-from webapp.api import bp
+from webapp.api.blueprint import bp
 from webapp.api.negotiation import answer
 from webapp.api.parsing import (
     ANY,
@@ -25,6 +26,7 @@ from webapp.api.parsing import (
 )
 from webapp.errors import ValidationFailed
 from webapp.services.api_keys import commands as api_keys
+from webapp.services.api_keys.checks import require_cross_cluster_license, selector_problems
 from webapp.services.api_keys.es_query import search as key_query
 from webapp.web.guard import current_subject, requires
 
@@ -160,13 +162,8 @@ def _invalidate_ids(fields):
     if not (ids or name or username or realm or owner):
         problems.append("One of [api key id(s), api key name, username, realm name] must be specified if "
                         "[owner] flag is false")
-    if (ids or name) and (username or realm):
-        problems.append("username or realm name must not be specified when the api key id(s) or api key name "
-                        "are specified")
-    if owner and (username or realm):
-        problems.append("neither username nor realm-name may be specified when invalidating owned API keys")
-    if ids and name:
-        problems.append("only one of [api key id(s), api key name] can be specified")
+    problems += selector_problems(by_id=bool(ids), name=name, username=username, realm_name=realm, owner=owner,
+                                  plural=True)
     if problems:
         raise ValidationFailed(problems)
     return ids
@@ -177,7 +174,7 @@ def _invalidate_ids(fields):
 def create_cross_cluster_api_key():
     """200 with {id, name, expiration?, api_key, encoded}; enterprise or trial license only."""
     check_params()
-    api_keys.require_cross_cluster_license()  # ES checks the license before reading the request
+    require_cross_cluster_license()  # ES checks the license before reading the request
     fields = parse_object(json_body(required=True), "cross_cluster_api_key_request", CC_CREATE_FIELDS)
     _no_certificate_identity(fields)
     if "access" not in fields:
@@ -193,7 +190,7 @@ def create_cross_cluster_api_key():
 def update_cross_cluster_api_key(key_id):
     """200 with {updated: true|false}; enterprise or trial license only."""
     check_params()
-    api_keys.require_cross_cluster_license()
+    require_cross_cluster_license()
     fields = parse_object(json_body(), "update_cross_cluster_api_key_request_payload", CC_UPDATE_FIELDS)
     _no_certificate_identity(fields)
     if not any(name in fields for name in ("access", "metadata", "expiration")):

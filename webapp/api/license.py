@@ -2,11 +2,12 @@
 
 import uuid
 
-from webapp.api import bp
+from webapp.api.blueprint import bp
 from webapp.api.negotiation import answer
 from webapp.api.parsing import bad_request, bool_param, check_params, string_param
-from webapp.errors import ValidationFailed, unauthorized
+from webapp.errors import ValidationFailed
 from webapp.security import privileges
+from webapp.services.access.rights import require
 from webapp.services.admin import license as licenses
 from webapp.services.admin import settings
 from webapp.services.api_keys.es_query.fields import format_date
@@ -34,7 +35,7 @@ def license_body(state):
 
 
 @bp.get("/_license")
-@requires("monitor", action="cluster:monitor/xpack/license/get")
+@requires(*privileges.READ_LICENSE, action=privileges.LICENSE_GET)
 def get_license():
     """200 with {license: {status, uid, type, issue_date, ...}}; needs `monitor`, as in Elasticsearch."""
     check_params("accept_enterprise", "local")
@@ -52,8 +53,7 @@ def start_trial():
     if kind != "trial":
         raise bad_request(f"Cannot start trial of type [{kind}]. Valid trial types are [trial].")
     subject = current_subject()
-    if not subject.may_any(*privileges.MANAGE_SECURITY):
-        raise unauthorized(subject, privileges.LICENSE_START_TRIAL, privileges.MANAGE_SECURITY)
+    require(subject, privileges.LICENSE_START_TRIAL, privileges.MANAGE_SECURITY)
     if not bool_param("acknowledge"):
         return answer({"acknowledged": False, "trial_was_started": False,
                        "error_message": "Operation failed: Needs acknowledgement.",

@@ -1,6 +1,6 @@
 """`_has_privileges`: what the caller (for an API key, its effective privileges) may do, as ES answers it."""
 
-from webapp.api import bp
+from webapp.api.blueprint import bp
 from webapp.api.negotiation import answer
 from webapp.api.parsing import bad_request, check_params, json_body
 from webapp.errors import from_descriptor_error

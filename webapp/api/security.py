@@ -3,7 +3,7 @@
 from flask import current_app, request
 from werkzeug.routing import Map, Rule
 
-from webapp.api import bp
+from webapp.api.blueprint import bp
 from webapp.api.negotiation import answer
 from webapp.api.parsing import bad_request, check_params
 from webapp.errors import DomainError, from_descriptor_error
@@ -11,40 +11,31 @@ from webapp.security import privileges
 from webapp.security.descriptors.roles import DescriptorError
 from webapp.security.permissions import has_privileges
 from webapp.security.privileges import CLUSTER_PRIVILEGES, INDEX_PRIVILEGES, REMOTE_CLUSTER_PRIVILEGES
+from webapp.security.subject import Subject
 from webapp.web.guard import current_subject, requires
 
 ALL_METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"]
 
 
-def authenticate_body(subject):
+def authenticate_body(subject: Subject) -> dict:
     """ES's _authenticate answer for a user or an API key."""
     if subject.is_api_key:
         realm = {"name": "_es_api_key", "type": "_es_api_key"}
-        body = {
-            "username": subject.username,
-            "roles": [],
-            "full_name": subject.full_name,
-            "email": subject.email,
-            "metadata": subject.metadata,
-            "enabled": True,
-            "authentication_realm": realm,
-            "lookup_realm": realm,
-            "authentication_type": "api_key",
-            "api_key": {"id": subject.api_key_id, "name": subject.api_key_name},
-        }
     else:
         realm = {"name": subject.realm, "type": subject.realm_type}
-        body = {
-            "username": subject.username,
-            "roles": list(subject.roles),
-            "full_name": subject.full_name,
-            "email": subject.email,
-            "metadata": subject.metadata,
-            "enabled": True,
-            "authentication_realm": realm,
-            "lookup_realm": realm,
-            "authentication_type": "realm",
-        }
+    body = {
+        "username": subject.username,
+        "roles": [] if subject.is_api_key else list(subject.roles),
+        "full_name": subject.full_name,
+        "email": subject.email,
+        "metadata": subject.metadata,
+        "enabled": True,
+        "authentication_realm": realm,
+        "lookup_realm": realm,
+        "authentication_type": "api_key" if subject.is_api_key else "realm",
+    }
+    if subject.is_api_key:
+        body["api_key"] = {"id": subject.api_key_id, "name": subject.api_key_name}
     return body
 
 

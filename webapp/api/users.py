@@ -1,8 +1,9 @@
 """User endpoints: create or update, get, delete, change password, enable and disable (services.users)."""
 
-from webapp.api import bp
+from webapp.api.blueprint import bp
+from webapp.api.named import delete_by_name, get_by_names
 from webapp.api.negotiation import answer
-from webapp.api.parsing import bad_request, check_params, json_body, list_param, refresh_param
+from webapp.api.parsing import bad_request, check_params, json_body, refresh_param
 from webapp.errors import ValidationFailed
 from webapp.security.descriptors.fields import token
 from webapp.services.admin import users
@@ -68,20 +69,14 @@ def put_user(username):
 @requires()
 def get_users(names=None):
     """200 with {username: user}; 404 with {} when users were named and none exists."""
-    check_params("with_profile_uid")
-    wanted = list_param(names) or None
-    found = users.get_users(current_subject(), wanted)
-    return answer(found, 404 if wanted and not found else 200)
+    return get_by_names(users.get_users, names, "with_profile_uid")
 
 
 @bp.delete("/_security/user/<username>")
 @requires()
 def delete_user(username):
     """200 with {found: true}, or 404 with {found: false}."""
-    check_params("refresh")
-    refresh_param()
-    found = users.delete_user(current_subject(), username)
-    return answer({"found": found}, 200 if found else 404)
+    return delete_by_name(users.delete_user, username)
 
 
 @bp.route("/_security/user/_password", methods=["PUT", "POST"])
@@ -113,17 +108,18 @@ def change_password(username=None):
 @requires()
 def enable_user(username):
     """200 with {}: the user may sign in again."""
-    check_params("refresh")
-    refresh_param()
-    users.set_enabled(current_subject(), username, True)
-    return answer({})
+    return _set_enabled(username, True)
 
 
 @bp.route("/_security/user/<username>/_disable", methods=["PUT", "POST"])
 @requires()
 def disable_user(username):
     """200 with {}: the user's sessions, cached credentials and API keys stop working."""
+    return _set_enabled(username, False)
+
+
+def _set_enabled(username, enabled):
     check_params("refresh")
     refresh_param()
-    users.set_enabled(current_subject(), username, False)
+    users.set_enabled(current_subject(), username, enabled)
     return answer({})

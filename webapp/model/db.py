@@ -1,7 +1,7 @@
 """The Peewee database: one proxy, initialised from a URL, connected per request."""
 
+import importlib.util
 import re
-import threading
 from urllib.parse import parse_qs, urlparse
 
 from peewee import DatabaseProxy, SqliteDatabase
@@ -69,6 +69,9 @@ def database_for_url(url):
             max_connections=None, stale_timeout=600,
         )
     if parsed.scheme in {"postgres", "postgresql"}:
+        if importlib.util.find_spec("psycopg2") is None:
+            raise DatabaseURLError(f"the database URL {_without_password(parsed)!r} names PostgreSQL, but its driver "
+                                   "(psycopg2) is not installed: pip install 'keydesk[postgres]'")
         options = {k: v[-1] for k, v in parse_qs(parsed.query).items()}
         return KeydeskPostgresqlDatabase(
             (parsed.path or "/")[1:] or "postgres",
@@ -82,6 +85,12 @@ def database_for_url(url):
             **options,
         )
     raise DatabaseURLError(f"unsupported database URL {url!r}: use sqlite:///PATH or postgresql://USER@HOST/DB")
+
+
+def _without_password(parsed):
+    """The URL for a message: the password left out."""
+    host = parsed.netloc.rpartition("@")[2]
+    return parsed._replace(netloc=f"{parsed.username}@{host}" if parsed.username else host).geturl()
 
 
 def init_database(url):
@@ -101,26 +110,3 @@ def init_database(url):
 
 def is_sqlite():
     return isinstance(database.obj, SqliteDatabase)
-
-
-def init_app(app):
-    """Connect at the start of each request and close at its end (only what the request itself opened)."""
-    from flask import g
-
-    init_database(app.config["KEYDESK_DATABASE_URL"])
-
-    @app.before_request
-    def _connect():
-        g.keydesk_opened_connection = database.connect(reuse_if_open=True)
-
-    @app.teardown_request
-    def _close(exc):
-        if not g.pop("keydesk_opened_connection", False) or database.is_closed():
-            return
-        # gunicorn's sync workers serve every request on their main thread: that thread keeps its SQLite
-        # connection for the next request (a pool check-out and check-in less per request). Other threads, and
-        # any request that failed or left a transaction open, hand theirs back to the pool (which rolls back).
-        if (is_sqlite() and exc is None and not database.in_transaction()
-                and threading.current_thread() is threading.main_thread()):
-            return
-        database.close()

@@ -59,6 +59,11 @@ class User(BaseModel):
     def owner(self):
         return f"{self.username}@{self.realm}"
 
+    @classmethod
+    def by_username(cls, username, realm):
+        """The user `username` of `realm`, or None."""
+        return cls.get_or_none((cls.username == username) & (cls.realm == realm))
+
 
 class Role(BaseModel):
     name = CharField(max_length=507, unique=True)
@@ -66,6 +71,24 @@ class Role(BaseModel):
     reserved = BooleanField(default=False, index=True)
     created = BigIntegerField()
     updated = BigIntegerField()
+
+    @classmethod
+    def by_name(cls, name):
+        """The role `name`, or None."""
+        return cls.get_or_none(cls.name == name)
+
+    @classmethod
+    def existing_names(cls, names):
+        """The names among `names` that are defined roles."""
+        names = list(names)
+        return {row.name for row in cls.select(cls.name).where(cls.name.in_(names))} if names else set()
+
+    @classmethod
+    def descriptors_of(cls, names):
+        """{name: descriptor} for the defined roles among `names` (an undefined one grants nothing)."""
+        names = list(names)
+        rows = cls.select(cls.name, cls.descriptor).where(cls.name.in_(names)) if names else ()
+        return {row.name: row.descriptor for row in rows}
 
 
 class UserRole(BaseModel):
@@ -76,6 +99,12 @@ class UserRole(BaseModel):
 
     class Meta:
         indexes = ((("user", "role_name"), True),)
+
+    @classmethod
+    def names_held_by(cls, user):
+        """The role names `user` holds, sorted."""
+        return tuple(row.role_name for row in cls.select(cls.role_name).where(cls.user == user)
+                     .order_by(cls.role_name))
 
 
 class ApiKey(BaseModel):
@@ -112,6 +141,11 @@ class ApiKey(BaseModel):
     @property
     def owner(self):
         return f"{self.owner_username}@{self.owner_realm}"
+
+    @classmethod
+    def owned_by(cls, username, realm):
+        """The condition for the keys of user `username` of `realm`."""
+        return (cls.owner_username == username) & (cls.owner_realm == realm)
 
 
 class AuditEvent(BaseModel):

@@ -1,14 +1,14 @@
 """The signed-in user's own account page: identity, roles, effective privileges, and changing the password."""
 
 import flask_login
-from flask import Blueprint, render_template, request, url_for
+from flask import Blueprint, request, url_for
 
 from webapp.errors import ValidationFailed
+from webapp.pages.forms import field_errors
 from webapp.services.access.account import account_summary
 from webapp.services.admin import users_page as user_admin
-from webapp.web.errors import wants_partial
 from webapp.web.guard import SessionUser, current_subject, signed_in
-from webapp.web.htmx import field_errors, navigate, render
+from webapp.web.htmx import navigate, render, wants_partial
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 
@@ -17,7 +17,7 @@ bp = Blueprint("account", __name__, url_prefix="/account")
 @signed_in
 def index():
     """Who you are and what you may do (account/index.html, with account/_password.html)."""
-    return render_template("account/index.html", account=account_summary(current_subject()), errors={})
+    return render("account/index.html", "account/index.html", account=account_summary(current_subject()), errors={})
 
 
 @bp.post("/password")
@@ -37,5 +37,5 @@ def change_password():
     message = "Your password has been changed. Other sessions signed in as you have ended."
     if not wants_partial():
         return navigate(url_for("account.index"), message)
-    return render("account/index.html", "account/_password.html", trigger="password-changed",
-                  account=account_summary(subject), errors={}, password_message=message)
+    return render("account/index.html", "account/_password.html", account=account_summary(subject), errors={},
+                  password_message=message)

@@ -4,13 +4,13 @@ import csv
 import io
 import json
 
-from flask import Blueprint, Response, render_template, request, stream_with_context, url_for
+from flask import Blueprint, Response, request, stream_with_context
 
 from webapp.errors import ValidationFailed
 from webapp.security import privileges
 from webapp.services.audit import query as audit_query
-from webapp.web.errors import wants_partial
 from webapp.web.guard import current_subject, requires
+from webapp.web.htmx import render
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 FILTER_FIELDS = ("actor", "action", "target", "outcome", "since", "until")
@@ -20,36 +20,20 @@ def _filter_values():
     return {name: request.args.get(name, "") for name in FILTER_FIELDS}
 
 
-def audit_table_context(values):
-    """Everything audit/_table.html needs, for the page and the htmx fragment alike."""
-    size = request.args.get("size", type=int) or 50
-    before = request.args.get("before", type=int)
-    try:
-        criteria = audit_query.build_filter(**values)
-    except ValidationFailed as error:
-        return {"events": [], "next_before": None, "errors": error.fields, "values": values, "size": size,
-                "export_query": values}
-    events, next_before = audit_query.audit_page(current_subject(), criteria, size=size, before_id=before)
-    return {"events": events, "next_before": next_before, "errors": {}, "values": values, "size": size,
-            "export_query": {k: v for k, v in values.items() if v}, "first_page": before is None}
-
-
 @bp.get("/")
 @requires(*privileges.READ_SECURITY)
 def index():
     """The audit page (audit/index.html); to htmx, the table partial (audit/_table.html → #audit-table)."""
-    context = audit_table_context(_filter_values())
-    status = 422 if context["errors"] else 200
-    template = "audit/_table.html" if wants_partial() else "audit/index.html"
-    return render_template(template, **context), status
+    page = audit_query.audit_page_of(current_subject(), _filter_values(), size=request.args.get("size", type=int),
+                                     before_id=request.args.get("before", type=int))
+    return render("audit/index.html", "audit/_table.html", 422 if page.errors else 200, page=page)
 
 
 def _export(make_body, mimetype, extension):
     try:
-        criteria = audit_query.build_filter(**_filter_values())
+        rows = audit_query.export_rows(current_subject(), _filter_values())
     except ValidationFailed as error:
         return Response(error.reason + "\n", status=422, mimetype="text/plain")
-    rows = audit_query.export_rows(current_subject(), criteria)
     response = Response(stream_with_context(make_body(rows)), mimetype=mimetype)
     response.headers["Content-Disposition"] = f'attachment; filename="keydesk-audit.{extension}"'
     return response
@@ -99,8 +83,3 @@ def event_time(timestamp_ms):
     """ISO 8601 UTC time of an epoch-ms timestamp."""
     return audit_query.event_row_time(timestamp_ms)
 
-
-@bp.app_template_global()
-def audit_url(endpoint, **params):
-    """url_for with the non-empty filter values only."""
-    return url_for(endpoint, **{k: v for k, v in params.items() if v not in ("", None)})

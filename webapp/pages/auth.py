@@ -4,12 +4,14 @@
 import flask_login
 from flask import Blueprint, redirect, render_template, request, session, url_for
 
-from webapp.services.access.authentication import check_password
-from webapp.services.audit import trail as audit
+from webapp.pages import links
+from webapp.services.access.authentication import sign_in, sign_out
+from webapp.services.schema.health import check_database
 from webapp.web.guard import SessionUser, client_address, current_subject
 from webapp.web.htmx import local_url
 
 bp = Blueprint("auth", __name__)
+links.init_app(bp)  # the site's root blueprint, always registered: its template globals serve every page
 
 LOGIN_FAILED = "Wrong username or password, or the account is disabled."
 
@@ -36,17 +38,13 @@ def login():
 
     username = request.form.get("username", "")
     password = request.form.get("password", "")
-    user = check_password(username, password)
+    user = sign_in(username, password, client_address())
     if user is None:
-        audit.record(None, "login", target_type="user", target_id=username, outcome="failure",
-                     address=client_address())
         return render_template("auth/login.html", next=next_url, error=LOGIN_FAILED, username=username), 401
 
     # A fresh session on sign-in: nothing from before (fixation) survives, and a new CSRF token is issued.
     session.clear()
     flask_login.login_user(SessionUser(user))
-    audit.record(user, "login", target_type="user", target_id=f"{user.username}@{user.realm}",
-                 address=client_address())
     return redirect(safe_next(next_url))
 
 
@@ -55,7 +53,7 @@ def logout():
     """End the session and go back to the sign-in page."""
     subject = current_subject()
     if subject is not None:
-        audit.record(subject, "logout", target_type="user", target_id=subject.display)
+        sign_out(subject)
     flask_login.logout_user()
     session.clear()
     return redirect(url_for("auth.login"))
@@ -64,7 +62,5 @@ def logout():
 @bp.get("/healthz")
 def healthz():
     """200 when the process is up and the database answers."""
-    from webapp.model.db import database
-
-    database.execute_sql("SELECT 1")
+    check_database()
     return {"status": "ok"}

@@ -5,16 +5,14 @@ import flask_login
 from flask import Blueprint, request, url_for
 
 from webapp.errors import DomainError, ValidationFailed
+from webapp.pages.forms import checked, field_errors
 from webapp.security import privileges
-from webapp.services.admin import roles_page as role_admin
 from webapp.services.admin import users_page as user_admin
 from webapp.services.admin.users import SelfLockout
-from webapp.web.errors import wants_partial
 from webapp.web.guard import SessionUser, current_subject, requires
-from webapp.web.htmx import checked, field_errors, local_url, navigate, render
+from webapp.web.htmx import local_url, navigate, render, wants_partial
 
 bp = Blueprint("users", __name__, url_prefix="/users")
-
 
 
 # ---------------------------------------------------------------- the list
@@ -26,7 +24,7 @@ def user_table_context():
                "size": args.get("size", 25, type=int)}
     page = user_admin.user_page(subject, after=args.get("after", type=int), **filters)
     filters["size"] = page.size
-    return {"page": page, "filters": filters, "can_manage": subject.may_any(*privileges.MANAGE_SECURITY)}
+    return {"page": page, "filters": filters, "can_manage": page.can_manage}
 
 
 @bp.get("/")
@@ -43,20 +41,19 @@ def _form_values():
             "email": form.get("email", "").strip(), "roles": [r for r in form.getlist("roles") if r]}
 
 
-def _user_form(values, *, detail=None, status=200, errors=None, lockout=False):
-    subject = current_subject()
-    context = {"values": values, "errors": errors or {}, "lockout": lockout,
-               "role_choices": role_admin.role_names(subject)}
-    if detail is None:
+def _user_form(form, values, *, status=200, errors=None, lockout=False):
+    context = {"values": values, "errors": errors or {}, "lockout": lockout, "role_choices": form.role_choices}
+    if form.detail is None:
         return render("users/new.html", "users/_form.html", status, detail=None, **context)
-    return render("users/edit.html", "users/_form.html", status, **context, **_user_page_context(detail))
+    return render("users/edit.html", "users/_form.html", status, **context, **_user_page_context(form.detail))
 
 
 @bp.get("/new")
 @requires(*privileges.MANAGE_SECURITY)
 def create_form():
     """The "Create user" form (users/new.html)."""
-    return _user_form({"username": "", "full_name": "", "email": "", "roles": []})
+    return _user_form(user_admin.user_form(current_subject()), {"username": "", "full_name": "", "email": "",
+                                                                 "roles": []})
 
 
 @bp.post("/new")
@@ -69,7 +66,8 @@ def create():
         user = user_admin.create_user(current_subject(), password=request.form.get("password", ""),
                                       confirm_password=request.form.get("confirm_password", ""), **values)
     except ValidationFailed as error:
-        return _user_form(values, status=422, errors=field_errors(error, "username"))
+        return _user_form(user_admin.user_form(current_subject()), values, status=422,
+                          errors=field_errors(error, "username"))
     return navigate(url_for("users.edit", username=user.username, realm=user.realm),
                     f"Created user {user.username}.")
 
@@ -80,18 +78,18 @@ def _identity():
 
 
 def _user_page_context(detail, **extra):
-    subject = current_subject()
-    return {"detail": detail, "can_manage": subject.may_any(*privileges.MANAGE_SECURITY), **extra}
+    return {"detail": detail, "can_manage": detail.can_manage, **extra}
 
 
 @bp.get("/edit")
 @requires(*privileges.READ_SECURITY)
 def edit():
     """A user's page (users/edit.html): the profile form for administrators of a native user, else details."""
-    detail = user_admin.user_detail(current_subject(), *_identity())
-    values = {"username": detail.user.username, "full_name": detail.user.full_name or "",
-              "email": detail.user.email or "", "roles": detail.roles}
-    return _user_form(values, detail=detail)
+    form = user_admin.user_form(current_subject(), *_identity())
+    user = form.detail.user
+    values = {"username": user.username, "full_name": user.full_name or "", "email": user.email or "",
+              "roles": form.detail.roles}
+    return _user_form(form, values)
 
 
 @bp.post("/edit")
@@ -107,14 +105,13 @@ def update():
         user_admin.update_user(subject, username, realm, full_name=values["full_name"], email=values["email"],
                                roles=values["roles"], confirmed=checked("confirm_lockout"))
     except SelfLockout as error:
-        detail = user_admin.user_detail(subject, username, realm)
-        return _user_form(values, detail=detail, status=422, errors={"confirm_lockout": error.reason},
-                          lockout=True)
+        return _user_form(user_admin.user_form(subject, username, realm), values, status=422,
+                          errors={"confirm_lockout": error.reason}, lockout=True)
     except DomainError as error:
         if error.status == 404:
             raise
-        detail = user_admin.user_detail(subject, username, realm)
-        return _user_form(values, detail=detail, status=422, errors=field_errors(error))
+        return _user_form(user_admin.user_form(subject, username, realm), values, status=422,
+                          errors=field_errors(error))
     if checked("confirm_lockout") and subject.owns(username, realm):  # the users pages are closed to you now
         return navigate(url_for("account.index"), f"Saved user {username}. You no longer administer security.")
     return navigate(url_for("users.edit", username=username, realm=realm), f"Saved user {username}.")
@@ -133,7 +130,7 @@ def set_enabled():
     if not wants_partial():
         return navigate(url_for("users.edit", username=username, realm=realm), message)
     detail = user_admin.user_detail(subject, username, realm)
-    return render("users/edit.html", "users/_status.html", trigger="user-changed",
+    return render("users/edit.html", "users/_status.html",
                   **_user_page_context(detail, status_message=message))
 
 
@@ -159,7 +156,7 @@ def reset_password():
     message = f"Password changed for {username}. Their sessions have ended."
     if not wants_partial():
         return navigate(url_for("users.edit", username=username, realm=realm), message)
-    return render("users/password.html", "users/_password.html", trigger="user-changed",
+    return render("users/password.html", "users/_password.html",
                   **_user_page_context(detail, errors={}, password_message=message))
 
 

@@ -19,22 +19,22 @@ class CredentialFormatError(ValueError):
     """The Authorization value is not a well-formed API key credential."""
 
 
-def new_key_id():
+def new_key_id() -> str:
     """20 characters of URL-safe base64 (15 random bytes)."""
     return base64.urlsafe_b64encode(secrets.token_bytes(15)).decode("ascii")
 
 
-def new_secret():
+def new_secret() -> str:
     """22 characters of unpadded URL-safe base64 (16 random bytes)."""
     return base64.urlsafe_b64encode(secrets.token_bytes(16)).decode("ascii").rstrip("=")
 
 
-def encode_credential(key_id, secret):
+def encode_credential(key_id: str, secret: str) -> str:
     """The value sent as `Authorization: ApiKey <value>`: standard base64 of "id:secret"."""
     return base64.b64encode(f"{key_id}:{secret}".encode()).decode("ascii")
 
 
-def decode_credential(value):
+def decode_credential(value: str) -> tuple[str, str]:
     """Split an encoded credential into (id, secret); raises CredentialFormatError like Elasticsearch would."""
     try:
         raw = base64.b64decode(value.strip(), validate=True).decode("utf-8")
@@ -46,14 +46,14 @@ def decode_credential(value):
     return key_id, secret
 
 
-def hash_secret(secret):
+def hash_secret(secret: str) -> str:
     """An algorithm-tagged salted SHA-256: ssha256$<salt>$<digest>."""
     salt = secrets.token_urlsafe(12)
     digest = hashlib.sha256(f"{salt}{secret}".encode()).hexdigest()
     return f"{HASH_ALGORITHM}${salt}${digest}"
 
 
-def verify_secret(secret, stored):
+def verify_secret(secret: str, stored: str | None) -> bool:
     """True when `secret` matches the stored hash; unknown algorithms never match."""
     algorithm, _, rest = stored.partition("$")
     salt, _, expected = rest.partition("$")

@@ -39,12 +39,12 @@ class NestingTooDeep(json.JSONDecodeError):
     """JSON nested deeper than the limit. A JSONDecodeError (so a ValueError), with the line and column of
     the bracket that went one level too deep, so every caller that reports bad JSON reports this too."""
 
-    def __init__(self, doc, pos, limit=MAX_JSON_DEPTH):
+    def __init__(self, doc: str, pos: int, limit: int = MAX_JSON_DEPTH):
         super().__init__(f"nested more than {limit} levels deep", doc, pos)
         self.limit = limit
 
 
-def check_nesting(text, limit=MAX_JSON_DEPTH):
+def check_nesting(text: str | bytes, limit: int = MAX_JSON_DEPTH) -> None:
     """Raise NestingTooDeep when the JSON text nests objects and arrays more than `limit` levels deep.
 
     Works on text that isn't valid JSON too (brackets inside strings don't count), without decoding it.
@@ -67,7 +67,7 @@ def check_nesting(text, limit=MAX_JSON_DEPTH):
 _LONG_NUMBER = re.compile(r"\d{4301,}")
 
 
-def loads(text, limit=MAX_JSON_DEPTH, **options):
+def loads(text: str | bytes, limit: int = MAX_JSON_DEPTH, **options: object) -> object:
     """json.loads after the nesting check. Every problem is a JSONDecodeError (NestingTooDeep for too deep):
     never a RecursionError, nor the plain ValueError Python raises for an integer of over 4300 digits."""
     check_nesting(text, limit)
@@ -84,12 +84,12 @@ def loads(text, limit=MAX_JSON_DEPTH, **options):
             from error
 
 
-def json_size(value):
+def json_size(value: object) -> int:
     """Bytes of `value` as compact UTF-8 JSON: what a size limit on stored JSON counts."""
     return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8", "surrogatepass"))
 
 
-def metadata_size_problem(metadata, what):
+def metadata_size_problem(metadata: object, what: str) -> str | None:
     """The message when `metadata` is over MAX_METADATA_BYTES (`what` names it: "API key metadata"), or None."""
     if not metadata:
         return None
@@ -99,19 +99,17 @@ def metadata_size_problem(metadata, what):
     return f"{what} may not be more than {MAX_METADATA_BYTES} bytes long as JSON, found {size} bytes"
 
 
-def role_descriptors_count_problem(count):
-    if count <= MAX_ROLE_DESCRIPTORS:
-        return None
-    return f"an API key may have at most {MAX_ROLE_DESCRIPTORS} role descriptors, found {count}"
+def _over(count: int, limit: int, message: str) -> str | None:
+    return None if count <= limit else message.format(limit=limit, count=count)
 
 
-def ids_count_problem(count):
-    if count <= MAX_IDS_PER_REQUEST:
-        return None
-    return f"at most {MAX_IDS_PER_REQUEST} API key ids may be given in one request, found {count}"
+def role_descriptors_count_problem(count: int) -> str | None:
+    return _over(count, MAX_ROLE_DESCRIPTORS, "an API key may have at most {limit} role descriptors, found {count}")
 
 
-def roles_count_problem(count):
-    if count <= MAX_ROLES_PER_USER:
-        return None
-    return f"a user may hold at most {MAX_ROLES_PER_USER} roles, found {count}"
+def ids_count_problem(count: int) -> str | None:
+    return _over(count, MAX_IDS_PER_REQUEST, "at most {limit} API key ids may be given in one request, found {count}")
+
+
+def roles_count_problem(count: int) -> str | None:
+    return _over(count, MAX_ROLES_PER_USER, "a user may hold at most {limit} roles, found {count}")

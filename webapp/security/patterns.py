@@ -8,21 +8,22 @@ and exact for the patterns people actually write (`logs-*`, `*`, `metrics-?-*`).
 """
 
 import re
+from collections.abc import Iterable
 from functools import lru_cache
 
 
-def is_regex(pattern):
+def is_regex(pattern: str) -> bool:
     """A `/.../` pattern: a Lucene-style regular expression that must match the whole name."""
     return len(pattern) >= 2 and pattern.startswith("/") and pattern.endswith("/")
 
 
-def has_wildcard(pattern):
+def has_wildcard(pattern: str) -> bool:
     """True when the pattern can match more than one name."""
     return is_regex(pattern) or "*" in pattern or "?" in pattern
 
 
 @lru_cache(maxsize=4096)
-def compile_pattern(pattern):
+def compile_pattern(pattern: str) -> re.Pattern[str] | None:
     """The compiled regular expression for a pattern, or None when a `/regex/` doesn't compile."""
     if is_regex(pattern):
         try:
@@ -40,7 +41,7 @@ def compile_pattern(pattern):
     return re.compile("".join(parts), re.DOTALL)
 
 
-def matches(pattern, name):
+def matches(pattern: object, name: object) -> bool:
     """True when `name` is matched by `pattern` (whole-name match)."""
     if not isinstance(pattern, str) or not isinstance(name, str):
         return False
@@ -50,7 +51,7 @@ def matches(pattern, name):
     return compiled is not None and compiled.fullmatch(name) is not None
 
 
-def matches_any(patterns, name):
+def matches_any(patterns: Iterable[str], name: object) -> bool:
     return any(matches(pattern, name) for pattern in patterns)
 
 
@@ -114,7 +115,7 @@ def _matches_everything(pattern):
     return not is_regex(pattern) and pattern != "" and set(pattern) == {"*"}
 
 
-def covers(general, specific):
+def covers(general: object, specific: object) -> bool:
     """True when every name `specific` matches is also matched by `general` (sound, not always complete)."""
     if not isinstance(general, str) or not isinstance(specific, str):
         return False
@@ -127,11 +128,11 @@ def covers(general, specific):
     return _wildcard_covers(general, specific)
 
 
-def covered_by_any(generals, specific):
+def covered_by_any(generals: Iterable[str], specific: object) -> bool:
     return any(covers(general, specific) for general in generals)
 
 
-def intersects(first, second):
+def intersects(first: object, second: object) -> bool:
     """True when some name could match both patterns; answers True when it can't tell (regexes)."""
     if not isinstance(first, str) or not isinstance(second, str):
         return False

@@ -5,7 +5,7 @@ descriptors intersected with its owner's snapshot (`limited_by`). Index names in
 (`*`, `?`, `/regex/`); restricted indices (`.security*`) only match entries with `allow_restricted_indices`.
 """
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from webapp.security.descriptors.fields import ILLEGAL_ARGUMENT, DescriptorError, parse_error, validation_error
 from webapp.security.patterns import covered_by_any, covers, has_wildcard, intersects, matches, matches_any
@@ -31,9 +31,11 @@ _DESCRIPTOR_FIELDS = frozenset({
     "cluster", "indices", "index", "applications", "application", "run_as", "global", "metadata",
     "transient_metadata", "remote_indices", "remote_cluster", "restriction", "description", "type",
 })
+# What a permission is built from: a {role name: descriptor} map, one descriptor, or a list of descriptors.
+DescriptorSource = Mapping[str, object] | Sequence[Mapping[str, object]]
 
 
-def is_restricted_index(name) -> bool:
+def is_restricted_index(name: object) -> bool:
     return matches_any(RESTRICTED_INDEX_PATTERNS, name)
 
 
@@ -44,7 +46,7 @@ def _looks_like_descriptor(candidate):
     return bool(candidate) and all(key in _DESCRIPTOR_FIELDS for key in candidate)
 
 
-def descriptor_list(source) -> list[dict]:
+def descriptor_list(source: object) -> list[dict]:
     """Descriptors from a {name: descriptor} map, a list of descriptors, or ES's `limited_by` [{name: d}]."""
     if isinstance(source, Mapping):
         if source and _looks_like_descriptor(source):
@@ -109,7 +111,7 @@ class _IndexGroup:
 class Permission:
     """The union of what the given role descriptors grant."""
 
-    def __init__(self, descriptors=()):
+    def __init__(self, descriptors: DescriptorSource = ()) -> None:
         self.descriptors = descriptor_list(descriptors)
         cluster, groups, run_as, applications = [], [], [], []
         for descriptor in self.descriptors:
@@ -123,7 +125,7 @@ class Permission:
         self._run_as = tuple(run_as)
         self._applications = tuple(applications)
 
-    def check_cluster(self, privilege_or_action) -> bool:
+    def check_cluster(self, privilege_or_action: str) -> bool:
         """A named privilege, an action pattern, or one concrete action (e.g. Keydesk's `api_key/create`)."""
         name = _cluster_name(privilege_or_action)
         if name == "none":
@@ -132,11 +134,11 @@ class Permission:
             return any(cluster_privilege_implies(held, name) for held in self._cluster)
         return any(cluster_action_granted_by(held, name) for held in self._cluster)
 
-    def cluster_privileges(self) -> frozenset:
+    def cluster_privileges(self) -> frozenset[str]:
         """Every named cluster privilege this permission includes (expanded by implication)."""
         return frozenset(name for name in CLUSTER_PRIVILEGES if self.check_cluster(name))
 
-    def check_index(self, index, privilege) -> bool:
+    def check_index(self, index: str, privilege: str) -> bool:
         """May `privilege` (a name or an index action) be used on the concrete index `index`?"""
         name = _index_name(privilege)
         groups = [group for group in self._groups if group.matches(index)]
@@ -144,7 +146,7 @@ class Permission:
             return any(group.grants(name) for group in groups)
         return any(group.grants_action(name) for group in groups)
 
-    def check_index_pattern(self, pattern, privilege, *, allow_restricted_indices=False) -> bool:
+    def check_index_pattern(self, pattern: str, privilege: str, *, allow_restricted_indices: bool = False) -> bool:
         """`_has_privileges` semantics: does the privilege hold on every index `pattern` can match?"""
         name = _index_name(privilege)
         if not isinstance(pattern, str):
@@ -157,10 +159,10 @@ class Permission:
         groups = [group for group in self._groups if group.covers(pattern, allow_restricted_indices, touches)]
         return any(group.grants(name) for group in groups)
 
-    def check_run_as(self, user) -> bool:
+    def check_run_as(self, user: str) -> bool:
         return isinstance(user, str) and matches_any(self._run_as, user)
 
-    def check_application(self, application, privilege, resource) -> bool:
+    def check_application(self, application: str, privilege: str, resource: str) -> bool:
         for entry in self._applications:
             privileges = _strings(entry.get("privileges"))
             if (matches(entry.get("application"), application)
@@ -179,34 +181,35 @@ def _entries(value):
 class LimitedPermission:
     """An API key's permission: a check passes only when both the key's and its owner's permission pass."""
 
-    def __init__(self, assigned, limited_by):
+    def __init__(self, assigned: Permission, limited_by: Permission) -> None:
         self.assigned = assigned
         self.limited_by = limited_by
 
-    def check_cluster(self, privilege_or_action) -> bool:
+    def check_cluster(self, privilege_or_action: str) -> bool:
         return all(part.check_cluster(privilege_or_action) for part in (self.assigned, self.limited_by))
 
-    def cluster_privileges(self) -> frozenset:
+    def cluster_privileges(self) -> frozenset[str]:
         return self.assigned.cluster_privileges() & self.limited_by.cluster_privileges()
 
-    def check_index(self, index, privilege) -> bool:
+    def check_index(self, index: str, privilege: str) -> bool:
         return self.assigned.check_index(index, privilege) and self.limited_by.check_index(index, privilege)
 
-    def check_index_pattern(self, pattern, privilege, *, allow_restricted_indices=False) -> bool:
+    def check_index_pattern(self, pattern: str, privilege: str, *, allow_restricted_indices: bool = False) -> bool:
         return all(
             part.check_index_pattern(pattern, privilege, allow_restricted_indices=allow_restricted_indices)
             for part in (self.assigned, self.limited_by)
         )
 
-    def check_run_as(self, user) -> bool:
+    def check_run_as(self, user: str) -> bool:
         return self.assigned.check_run_as(user) and self.limited_by.check_run_as(user)
 
-    def check_application(self, application, privilege, resource) -> bool:
+    def check_application(self, application: str, privilege: str, resource: str) -> bool:
         return all(part.check_application(application, privilege, resource)
                    for part in (self.assigned, self.limited_by))
 
 
-def effective_key_permission(role_descriptors, limited_by):
+def effective_key_permission(role_descriptors: DescriptorSource | None,
+                             limited_by: DescriptorSource | None) -> Permission | LimitedPermission:
     """A key's permission: assigned ∩ owner snapshot; with no assigned descriptors, the snapshot alone."""
     owner = Permission(limited_by or ())
     assigned = descriptor_list(role_descriptors or {})
@@ -225,7 +228,9 @@ def _request_strings(value, field):
     return list(value)
 
 
-def has_privileges(permission, cluster=(), index=(), application=()) -> dict:
+def has_privileges(permission: Permission | LimitedPermission, cluster: str | Sequence[str] | None = (),
+                   index: Sequence[Mapping[str, object]] | None = (),
+                   application: Sequence[Mapping[str, object]] | None = ()) -> dict:
     """The body of `_has_privileges` (without `username`): what of the request the permission holds.
 
     `index` entries are {names, privileges, allow_restricted_indices?}; `application` entries

@@ -18,6 +18,7 @@ __all__ = [
     "is_index_action", "is_index_privilege_name", "is_valid_cluster_privilege", "is_valid_index_privilege",
     "unknown_cluster_privilege_message", "unknown_index_privilege_message",
     "SEE_KEYS", "MANAGE_OWN_KEYS", "SEE_EVERY_KEY", "MANAGE_EVERY_KEY", "READ_SECURITY", "MANAGE_SECURITY",
+    "READ_LICENSE",
 ]
 
 CLUSTER_PRIVILEGES: tuple[str, ...] = catalogue.CLUSTER_PRIVILEGE_NAMES
@@ -62,34 +63,34 @@ def _lower(name):
 
 
 # ---------------------------------------------------------------- names and action patterns
-def is_cluster_privilege_name(name) -> bool:
+def is_cluster_privilege_name(name: object) -> bool:
     return _lower(name) in _CLUSTER_SET
 
 
-def is_index_privilege_name(name) -> bool:
+def is_index_privilege_name(name: object) -> bool:
     return _lower(name) in _INDEX_SET
 
 
-def is_cluster_action(name) -> bool:
+def is_cluster_action(name: object) -> bool:
     """A pattern over cluster actions, usable in place of a cluster privilege name."""
     lowered = _lower(name)
     return lowered is not None and matches_any(catalogue.CLUSTER_ACTION_NAMESPACE, lowered)
 
 
-def is_index_action(name) -> bool:
+def is_index_action(name: object) -> bool:
     lowered = _lower(name)
     return lowered is not None and matches_any(catalogue.INDEX_ACTION_NAMESPACE, lowered)
 
 
-def is_valid_cluster_privilege(name) -> bool:
+def is_valid_cluster_privilege(name: object) -> bool:
     return is_cluster_privilege_name(name) or is_cluster_action(name)
 
 
-def is_valid_index_privilege(name) -> bool:
+def is_valid_index_privilege(name: object) -> bool:
     return is_index_privilege_name(name) or is_index_action(name)
 
 
-def unknown_cluster_privilege_message(name) -> str:
+def unknown_cluster_privilege_message(name: object) -> str:
     names = ",".join(CLUSTER_PRIVILEGES_BY_ACCESS_LEVEL)
     return (
         f"unknown cluster privilege [{_lower(name) or name}]. a privilege must be either one of the "
@@ -97,7 +98,7 @@ def unknown_cluster_privilege_message(name) -> str:
     )
 
 
-def unknown_index_privilege_message(name) -> str:
+def unknown_index_privilege_message(name: object) -> str:
     names = ",".join(INDEX_PRIVILEGES)
     return (
         f"unknown index privilege [{_lower(name) or name}]. a privilege must be either one of the predefined "
@@ -106,12 +107,12 @@ def unknown_index_privilege_message(name) -> str:
 
 
 # ---------------------------------------------------------------- implication
-def implied_cluster_privileges(name) -> frozenset[str]:
+def implied_cluster_privileges(name: object) -> frozenset[str]:
     """The named cluster privileges `name` implies, itself included (empty for an unknown name)."""
     return _CLUSTER_CLOSURE.get(_lower(name), frozenset())
 
 
-def implied_index_privileges(name) -> frozenset[str]:
+def implied_index_privileges(name: object) -> frozenset[str]:
     return _INDEX_CLOSURE.get(_lower(name), frozenset())
 
 
@@ -148,12 +149,12 @@ def _implies(held, wanted, names, closure, grant_of, is_action):
     return _grant_covers(grant_of(held), grant_of(wanted)[0])
 
 
-def cluster_privilege_implies(held, wanted) -> bool:
+def cluster_privilege_implies(held: object, wanted: object) -> bool:
     """Holding cluster privilege `held` (a name or an action pattern) includes everything `wanted` grants."""
     return _implies(held, wanted, _CLUSTER_SET, _CLUSTER_CLOSURE, _cluster_grant, is_cluster_action)
 
 
-def index_privilege_implies(held, wanted) -> bool:
+def index_privilege_implies(held: object, wanted: object) -> bool:
     return _implies(held, wanted, _INDEX_SET, _INDEX_CLOSURE, _index_grant, is_index_action)
 
 
@@ -178,7 +179,7 @@ ACTIONS: dict[str, tuple[str, ...]] = {
 }
 
 
-def granting_privileges(action, *, owner_scoped=True) -> tuple[str, ...]:
+def granting_privileges(action: str, *, owner_scoped: bool = True) -> tuple[str, ...]:
     """The privileges a 403 for `action` names; without `owner_scoped`, the own-key privilege is left out."""
     granted = ACTIONS.get(action) or _granted_by_patterns(action)
     if owner_scoped:
@@ -186,7 +187,7 @@ def granting_privileges(action, *, owner_scoped=True) -> tuple[str, ...]:
     return tuple(name for name in granted if name != "manage_own_api_key")
 
 
-def cluster_action_granted_by(privilege, action) -> bool:
+def cluster_action_granted_by(privilege: object, action: object) -> bool:
     """True when holding cluster `privilege` (name or action pattern) grants the concrete `action`."""
     held = _lower(privilege)
     if held is None or not isinstance(action, str):
@@ -198,7 +199,7 @@ def cluster_action_granted_by(privilege, action) -> bool:
     return is_cluster_action(held) and matches(held + "*", action)
 
 
-def index_action_granted_by(privilege, action) -> bool:
+def index_action_granted_by(privilege: object, action: object) -> bool:
     """True when holding index `privilege` (name or action pattern) grants the concrete index `action`."""
     held = _lower(privilege)
     if held is None or not isinstance(action, str):
@@ -208,11 +209,11 @@ def index_action_granted_by(privilege, action) -> bool:
     return is_index_action(held) and matches(held + "*", action)
 
 
-def describe_cluster_privilege(name) -> str:
+def describe_cluster_privilege(name: object) -> str:
     return CLUSTER_PRIVILEGE_DESCRIPTIONS.get(_lower(name) or "", "")
 
 
-def describe_index_privilege(name) -> str:
+def describe_index_privilege(name: object) -> str:
     return INDEX_PRIVILEGE_DESCRIPTIONS.get(_lower(name) or "", "")
 
 
@@ -236,6 +237,8 @@ USER_SET_ENABLED = "cluster:admin/xpack/security/user/set_enabled"
 USER_CHANGE_PASSWORD = "cluster:admin/xpack/security/user/change_password"
 BUILTIN_PRIVILEGES_GET = "cluster:admin/xpack/security/privilege/builtin/get"
 LICENSE_START_TRIAL = "cluster:admin/xpack/license/start_trial"
+LICENSE_GET = "cluster:monitor/xpack/license/get"
+LICENSE_PUT = "cluster:admin/xpack/license/put"
 AUDIT_READ = "cluster:admin/keydesk/audit/read"
 SETTINGS_UPDATE = "cluster:admin/settings/update"
 
@@ -247,4 +250,5 @@ MANAGE_OWN_KEYS: tuple[str, ...] = ACTIONS[API_KEY_CREATE]  # create, update, de
 SEE_EVERY_KEY: tuple[str, ...] = granting_privileges(API_KEY_GET, owner_scoped=False)  # every owner's keys
 MANAGE_EVERY_KEY: tuple[str, ...] = granting_privileges(API_KEY_INVALIDATE, owner_scoped=False)
 READ_SECURITY: tuple[str, ...] = ACTIONS[ROLE_GET]  # roles, users, audit: read
-MANAGE_SECURITY: tuple[str, ...] = ACTIONS[ROLE_PUT]  # roles, users, settings, cross-cluster keys: change
+MANAGE_SECURITY: tuple[str, ...] = ACTIONS[ROLE_PUT]  # roles, users, settings, license, cross-cluster keys: change
+READ_LICENSE: tuple[str, ...] = ACTIONS[LICENSE_GET]

@@ -28,24 +28,24 @@ class Subject:
     address: str | None = None
 
     @property
-    def is_api_key(self):
+    def is_api_key(self) -> bool:
         return self.via == VIA_API_KEY
 
     @property
-    def owner(self):
+    def owner(self) -> tuple[str, str]:
         return (self.username, self.realm)
 
     @property
-    def display(self):
+    def display(self) -> str:
         return f"{self.username}@{self.realm}"
 
-    def may(self, privilege_or_action):
+    def may(self, privilege_or_action: str) -> bool:
         """True when the subject holds the named cluster privilege or one that grants the action."""
         return bool(self.permission.check_cluster(privilege_or_action))
 
-    def may_any(self, *names):
+    def may_any(self, *names: str) -> bool:
         return any(self.may(name) for name in names)
 
-    def owns(self, owner_username, owner_realm):
+    def owns(self, owner_username: str, owner_realm: str) -> bool:
         """Ownership is username and realm: alice@native and alice@proxy are different owners."""
         return owner_username == self.username and owner_realm == self.realm

@@ -1,12 +1,12 @@
 """Errors answered in the caller's language: Elasticsearch JSON, an htmx partial, or a full page."""
 
 from flask import jsonify, render_template, request
-from htmx_flask import make_response
 from peewee import InterfaceError, OperationalError
 from playhouse.pool import MaxConnectionsExceeded
 from werkzeug.exceptions import HTTPException
 
 from webapp.errors import DomainError
+from webapp.web.htmx import respond, wants_partial
 
 JSON_BLUEPRINTS = {"api"}
 # Where the JSON API lives (below the mount path); those requests never carry a session either.
@@ -34,12 +34,6 @@ def wants_json():
     return request.blueprint in JSON_BLUEPRINTS or request.path.startswith(JSON_PATHS)
 
 
-def wants_partial():
-    """True for an htmx swap; a boosted request or a history restore (back button) needs the whole page."""
-    htmx = request.htmx
-    return bool(htmx) and not htmx.boosted and not htmx.history_restore_request
-
-
 def es_error_body(status, error_type, reason, **extra):
     """ES's envelope; like ES, the root cause repeats the error without its nested `caused_by`."""
     cause = {"type": error_type, "reason": reason, **extra}
@@ -61,8 +55,8 @@ def html_error(status, title, message):
     """The error as a partial for htmx (swapped into the page's message area) or as a full page."""
     if wants_partial():
         body = render_template("errors/_error.html", status=status, title=title, message=message)
-        return make_response(body, status, retarget="#page-message", reswap="innerHTML")
-    return make_response(render_template("errors/error.html", status=status, title=title, message=message), status)
+        return respond(body, status, retarget="#page-message", reswap="innerHTML")
+    return respond(render_template("errors/error.html", status=status, title=title, message=message), status)
 
 
 _HTML_TITLES = {

@@ -1,17 +1,18 @@
-"""Flask extensions, created once and bound to the app in create_app."""
+"""Flask extensions, created once and bound to the app in create_app; the app's own settings for the services."""
 
 import atexit
+import functools
 import logging
+from dataclasses import dataclass
 
-from flask import request
+from flask import current_app, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFProtect
 from htmx_flask import Htmx
 from peewee import DatabaseError
 
 from webapp.model.db import database
-from webapp.security import passwords
-from webapp.services.access.authentication import basic_cache, last_used
+from webapp.services.access.authentication import last_used
 from webapp.web.errors import JSON_PATHS
 
 csrf = CSRFProtect()
@@ -50,14 +51,30 @@ class MountedSessionInterface(SecureCookieSessionInterface):
         return (request.script_root or "") + "/"
 
 
+@dataclass(frozen=True)
+class Tuning:
+    """This app's settings for the process's credential cache and last-used buffer (services/access/
+    authentication.py), which the web layer passes to the services on each call."""
+
+    basic_cache_seconds: int
+    last_used_flush_seconds: int
+
+
+EXTENSION = "keydesk"
+
+
+def tuning() -> Tuning:
+    """The current app's Tuning."""
+    return current_app.extensions[EXTENSION]
+
+
 def init_app(app):
     app.session_interface = MountedSessionInterface()
     htmx.init_app(app)
     csrf.init_app(app)
-    last_used.interval = int(app.config["KEYDESK_LAST_USED_FLUSH_SECONDS"])
-    basic_cache.ttl = int(app.config["KEYDESK_BASIC_AUTH_CACHE_SECONDS"])
-    if app.config.get("KEYDESK_PASSWORD_HASH_ROUNDS"):
-        passwords.set_rounds(app.config["KEYDESK_PASSWORD_HASH_ROUNDS"])
+    app.extensions[EXTENSION] = Tuning(basic_cache_seconds=int(app.config["KEYDESK_BASIC_AUTH_CACHE_SECONDS"]),
+                                       last_used_flush_seconds=int(app.config["KEYDESK_LAST_USED_FLUSH_SECONDS"]))
+    _flush_last_used_at_exit()
 
     @app.after_request
     def _headers(response):
@@ -75,7 +92,11 @@ def init_app(app):
         return response
 
 
-@atexit.register
+@functools.cache  # once per process, however many apps it builds
+def _flush_last_used_at_exit():
+    atexit.register(_flush_last_used)
+
+
 def _flush_last_used():
     """Write buffered last-used times when the process ends (gunicorn worker exit, CLI end)."""
     if database.obj is None or not last_used.pending:

@@ -3,8 +3,7 @@
 import functools
 
 import flask_login
-from flask import g, redirect, request, url_for
-from htmx_flask import make_response
+from flask import g, request, url_for
 
 from webapp.errors import unauthorized
 from webapp.model import User
@@ -19,6 +18,8 @@ from webapp.services.access.authentication import (
     subject_for_user,
 )
 from webapp.web.errors import html_error, wants_json
+from webapp.web.extensions import tuning
+from webapp.web.htmx import redirect_to
 from webapp.web.proxy import subject_from_proxy_header
 
 login_manager = flask_login.LoginManager()
@@ -61,9 +62,9 @@ def _subject_from_authorization():
     scheme, _, value = header.partition(" ")
     scheme = scheme.lower()
     if scheme == "apikey":
-        return authenticate_api_key(value, client_address())
+        return authenticate_api_key(value, client_address(), flush_seconds=tuning().last_used_flush_seconds)
     if scheme == "basic":
-        return authenticate_basic(value, client_address())
+        return authenticate_basic(value, client_address(), cache_seconds=tuning().basic_cache_seconds)
     if header:
         raise authentication_failed()
     raise authentication_failed(MISSING_CREDENTIALS)
@@ -87,9 +88,7 @@ def _not_signed_in():
         raise authentication_failed(MISSING_CREDENTIALS)
     here = request.full_path if request.query_string else request.path
     target = url_for("auth.login", next=request.script_root + here)
-    if request.htmx:
-        return make_response("", 401, redirect=target)
-    return redirect(target)
+    return redirect_to(target, 302, htmx_status=401)
 
 
 def _forbidden(subject, action, privileges):

@@ -1,24 +1,59 @@
-"""Helpers the roles, users, settings and account pages share: navigating after a change, form errors."""
+"""Answering htmx: the one place that knows its request and response headers. Every page view and the error
+handlers build their answers here: a page or its partial, events to trigger, a retarget, a redirect, no-store."""
 
 from urllib.parse import urlsplit
 
-from flask import flash, redirect, render_template, request
-from htmx_flask import make_response
+from flask import Response, flash, make_response, redirect, render_template, request
 from werkzeug.urls import iri_to_uri
 
-from webapp.web.errors import wants_partial
+
+def wants_partial() -> bool:
+    """True for an htmx swap; a boosted request or a history restore (back button) needs the whole page."""
+    htmx = request.htmx
+    return bool(htmx) and not htmx.boosted and not htmx.history_restore_request
 
 
-def navigate(url, message=None):
-    """After a change that leaves the page: 303 for a plain form, HX-Redirect for htmx (which can't see 3xx)."""
+def respond(body: str = "", status: int = 200, *, trigger: str | None = None, retarget: str | None = None,
+            reswap: str | None = None, push_url: str | None = None, no_store: bool = False) -> Response:
+    """A response with the htmx headers asked for: `trigger` an event (each needs a listener in static/*.js
+    or an hx-trigger), `retarget`/`reswap` where the body goes, `push_url` the address bar; `no_store` keeps
+    it out of every cache (a shown-once secret)."""
+    response = make_response(body, status)
+    headers = {"HX-Trigger": trigger, "HX-Retarget": retarget, "HX-Reswap": reswap, "HX-Push-Url": push_url}
+    response.headers.update({name: value for name, value in headers.items() if value})
+    if no_store:
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["Pragma"] = "no-cache"
+    return response
+
+
+def render(page: str, partial: str, /, status: int = 200, *, trigger: str | None = None,
+           retarget: str | None = None, reswap: str | None = None, push_url: str | None = None,
+           no_store: bool = False, **context) -> Response:
+    """The partial to an htmx swap, else the full page (which includes the partial)."""
+    body = render_template(partial if wants_partial() else page, **context)
+    return respond(body, status, trigger=trigger, retarget=retarget, reswap=reswap, push_url=push_url,
+                   no_store=no_store)
+
+
+def redirect_to(url: str, status: int = 303, *, htmx_status: int = 200) -> Response:
+    """Leave for `url`: to htmx (which can't follow a 3xx into a full page) HX-Redirect with `htmx_status`,
+    else a `status` redirect."""
+    if request.htmx:
+        response = make_response("", htmx_status)
+        response.headers["HX-Redirect"] = url
+        return response
+    return redirect(url, status)
+
+
+def navigate(url: str, message: str | None = None) -> Response:
+    """After a change that leaves the page: the message as a flash for the next page, then redirect_to."""
     if message:
         flash(message, "success")
-    if request.htmx:
-        return make_response("", 200, redirect=url)
-    return redirect(url, 303)
+    return redirect_to(url)
 
 
-def local_url(target, fallback):
+def local_url(target: str | None, fallback: str) -> str:
     """`target` when it is a path on this site (no open redirects), else `fallback`."""
     if target:
         parts = urlsplit(target)
@@ -28,22 +63,3 @@ def local_url(target, fallback):
                 and not target.startswith(("//", "/\\")) and "\\" not in target):
             return iri_to_uri(target)
     return fallback
-
-
-def render(page, partial, /, status=200, trigger=None, **context):
-    """The partial to an htmx swap, else the full page (which includes the partial)."""
-    body = render_template(partial if wants_partial() else page, **context)
-    return make_response(body, status, trigger=trigger)
-
-
-def field_errors(error, default_field="general"):
-    """{field: message} from a DomainError: ValidationFailed's fields, else the error's own field."""
-    fields = dict(getattr(error, "fields", None) or {})
-    if not fields:
-        fields[error.field or default_field] = error.detail
-    return fields
-
-
-def checked(name):
-    """A checkbox's state from the posted form."""
-    return request.form.get(name) in ("on", "true", "1", "yes")

@@ -6,8 +6,8 @@ import re
 from flask import current_app, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from webapp.services.access.proxy_users import parse_group_roles, proxy_subject, roles_for
-from webapp.services.audit import trail as audit
+from webapp.config import ConfigurationError
+from webapp.services.access.proxy_users import parse_group_roles, proxy_subject, record_untrusted_header, roles_for
 
 
 def init_app(app):
@@ -45,7 +45,8 @@ def parse_networks(text):
             try:
                 networks.append(ipaddress.ip_network(part.strip(), strict=False))
             except ValueError as error:
-                raise ValueError(f"KEYDESK_TRUSTED_PROXIES: {part.strip()!r} is not an address or network") from error
+                raise ConfigurationError(
+                    f"KEYDESK_TRUSTED_PROXIES: {part.strip()!r} is not an address or network") from error
     return tuple(networks)
 
 
@@ -77,8 +78,7 @@ def subject_from_proxy_header(address):
         return None
     peer = peer_address()
     if not _trusted(peer):
-        audit.record(None, "proxy.untrusted_header", target_type="user", target_id=username[:200],
-                     outcome="failure", address=peer, detail=f"{header} header from an untrusted address")
+        record_untrusted_header(username, peer, header)
         return None
     groups_header = config.get("KEYDESK_PROXY_GROUPS_HEADER")
     groups = [g.strip() for g in request.headers.get(groups_header, "").split(",")] if groups_header else []

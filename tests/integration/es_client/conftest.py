@@ -55,13 +55,12 @@ def _wait_until_up(base_url, process, timeout=30):
 def server(tmp_path_factory):
     """The base URL of a running Keydesk (gunicorn -w 2 wsgi:app), stopped when the package's tests end."""
     instance = tmp_path_factory.mktemp("es-client-instance")
-    # Cheap password hashing: the tests create users; the real cost factor is tested elsewhere.
-    (instance / "config.py").write_text("KEYDESK_PASSWORD_HASH_ROUNDS = 4\n")
     url = os.environ.get("KEYDESK_TEST_DATABASE_URL") or f"sqlite:///{instance / 'keydesk.sqlite3'}"
     if url.startswith("postgres"):
         _empty_shared_database(url)
     env = {**os.environ, "KEYDESK_DATABASE_URL": url, "KEYDESK_INSTANCE_PATH": str(instance),
            "KEYDESK_BOOTSTRAP_PASSWORD": ELASTIC_PASSWORD, "KEYDESK_SECRET_KEY": "es-client-tests",
+           "KEYDESK_PASSWORD_HASH_ROUNDS": "4",  # cheap hashing: the tests create users
            # The suite fails authentication on purpose more often than the default limits allow.
            "KEYDESK_AUTH_FAILURES_PER_ADDRESS": "100000 per minute",
            "KEYDESK_AUTH_FAILURES_PER_CREDENTIAL": "100000 per minute"}

@@ -1,10 +1,10 @@
-"""The API keys pages (HTML, htmx partials): list, create, details and update, delete."""
+"""The API keys pages (HTML, htmx partials): list, create, details and update, delete.
 
-from flask import Blueprint
+Importing the package registers every route on `bp` (pages.keys.blueprint).
+"""
 
-bp = Blueprint("keys", __name__, url_prefix="/keys")
-
-from webapp.pages.keys import create, delete, details, format, listing  # noqa: E402  (routes register on bp)
+from webapp.pages.keys import create, delete, details, format, listing
+from webapp.pages.keys.blueprint import bp
 
 format.init_app(bp)
 

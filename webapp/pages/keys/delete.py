@@ -2,22 +2,22 @@
 
 from urllib.parse import parse_qsl
 
-from flask import flash, redirect, render_template, request
-from htmx_flask import make_response
+from flask import flash, render_template, request
 from werkzeug.datastructures import MultiDict
 
 from webapp.errors import ValidationFailed
-from webapp.pages.keys import bp
-from webapp.pages.keys.listing import key_table_context, keys_url, list_values, values_from_current_url
+from webapp.pages.keys.blueprint import bp
+from webapp.pages.keys.listing import keys_url, list_values, page_context, values_from_current_url
 from webapp.security import privileges
-from webapp.services.api_keys import details as key_details
-from webapp.web.errors import html_error, wants_partial
+from webapp.services.api_keys import page as key_pages
+from webapp.web.errors import html_error
 from webapp.web.guard import current_subject, requires
+from webapp.web.htmx import redirect_to, render, respond, wants_partial
 
 
 @bp.app_template_global()
 def list_query(values):
-    """The list's parameters as a query string (carried through the no-JavaScript delete confirmation)."""
+    """The list's parameters as a query string (carried through the delete confirmation)."""
     url = keys_url(values)
     return url.partition("?")[2]
 
@@ -34,27 +34,47 @@ def outcome_message(outcome):
     return " ".join(parts), not outcome.failed
 
 
+def _selected(values):
+    """The ids a delete button sent: its own (`one`), or the ticked boxes (`ids`)."""
+    return [values["one"]] if values.get("one") else values.getlist("ids")
+
+
+def _confirmation(ids, return_values):
+    try:
+        keys = key_pages.keys_to_delete(current_subject(), ids)
+    except ValidationFailed as error:
+        return html_error(422, "Nothing to delete", " ".join(error.messages))
+    return render("keys/confirm_delete.html", "keys/_delete_confirm.html", keys=keys,
+                  return_to=list_query(return_values), in_dialog=wants_partial())
+
+
+@bp.get("/delete")
+@requires(*privileges.MANAGE_OWN_KEYS)
+def confirm_delete():
+    """The confirmation listing the selected keys: a page (keys/confirm_delete.html), or to htmx the partial
+    (keys/_delete_confirm.html → #delete-keys, inside the page's dialog)."""
+    return _confirmation(_selected(request.args), values_from_current_url())
+
+
 @bp.post("/delete")
 @requires(*privileges.MANAGE_OWN_KEYS)
 def delete():
-    """Delete the posted keys. Unconfirmed: a confirmation page (keys/confirm_delete.html). Confirmed, to htmx:
-    the table (keys/_table.html → #key-table) with the outcome in #page-message out of band; without htmx:
-    redirect (303) back to the list."""
-    subject = current_subject()
-    ids = [request.form["one"]] if request.form.get("one") else request.form.getlist("ids")
+    """Delete the posted keys. Unconfirmed (the list's form without JavaScript): the confirmation page.
+    Confirmed, to htmx: the table (keys/_table.html → #key-table) with the outcome in #page-message out of
+    band; without htmx: redirect (303) back to the list."""
+    ids = _selected(request.form)
     return_values = list_values(MultiDict(parse_qsl(request.form.get("return_to", "")[:2000])))
+    if not request.form.get("confirmed"):
+        return _confirmation(ids, return_values)
+    partial = wants_partial()
     try:
-        if not request.form.get("confirmed"):
-            keys = key_details.keys_to_delete(subject, ids)
-            return render_template("keys/confirm_delete.html", keys=keys, return_to=list_query(return_values))
-        outcome = key_details.delete_keys(subject, ids)
+        deletion = key_pages.delete_keys(current_subject(), ids, values_from_current_url() if partial else None)
     except ValidationFailed as error:
         return html_error(422, "Nothing to delete", " ".join(error.messages))
-    message, ok = outcome_message(outcome)
-    if not wants_partial():
+    message, ok = outcome_message(deletion.outcome)
+    if not partial:
         flash(message, "message" if ok else "error")
-        return redirect(keys_url(return_values), 303)
-    context = key_table_context(values_from_current_url())
-    body = render_template("keys/_table.html", **context) + render_template(
+        return redirect_to(keys_url(return_values))
+    body = render_template("keys/_table.html", **page_context(deletion.listing)) + render_template(
         "keys/_delete_outcome.html", message=message, ok=ok)
-    return make_response(body, 200, trigger="api-keys-deleted")
+    return respond(body, trigger="api-keys-deleted")

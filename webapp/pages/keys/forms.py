@@ -3,18 +3,17 @@
 import json
 from datetime import UTC, datetime
 
+from flask import request
+
 from webapp.clock import DAY_MS, now_ms
 from webapp.errors import ValidationFailed
-from webapp.pages.keys import bp
-from webapp.security import limits
-from webapp.services.api_keys import commands as api_keys
+from webapp.pages.keys.blueprint import bp
+from webapp.security import limits, privileges
+from webapp.services.api_keys import checks
 from webapp.services.api_keys.commands import UNSET
-from webapp.services.api_keys.details import (
-    DEFAULT_ACCESS,
-    READ_ONLY_BOILERPLATE,
-    WRITE_ONLY_BOILERPLATE,
-    own_descriptors,
-)
+from webapp.services.api_keys.details import DEFAULT_ACCESS, READ_ONLY_BOILERPLATE, WRITE_ONLY_BOILERPLATE
+from webapp.web.guard import requires
+from webapp.web.htmx import respond
 
 MAX_DAYS = 36_500
 FORM_FIELDS = ("name", "type", "control", "role_descriptors", "access", "expires", "days", "add_metadata",
@@ -32,9 +31,9 @@ def form_values(form):
     return {name: form.get(name) or "" for name in FORM_FIELDS}
 
 
-def create_defaults(subject):
-    """A fresh create form: the caller's own role descriptors as the starting point."""
-    return {"name": "", "type": "rest", "control": "", "role_descriptors": pretty(own_descriptors(subject)),
+def create_defaults(descriptors):
+    """A fresh create form: the caller's own role `descriptors` as the starting point."""
+    return {"name": "", "type": "rest", "control": "", "role_descriptors": pretty(descriptors),
             "access": pretty(DEFAULT_ACCESS), "expires": "", "days": "30", "add_metadata": "", "metadata": "{}"}
 
 
@@ -79,10 +78,10 @@ def _days(text, errors):
     return f"{days}d"
 
 
-def parse_create(values, rights):
+def parse_create(values):
     """(request, errors): the service's arguments from the form, and every message about the form's shape."""
     errors = {}
-    problems = api_keys.name_problems(values["name"])
+    problems = checks.name_problems(values["name"])
     if problems:
         errors["name"] = problems[0]
     elif "\x00" in values["name"]:
@@ -105,7 +104,7 @@ def parse_create(values, rights):
 
 def _metadata(values, errors):
     metadata = _json_object(values["metadata"], "metadata", "metadata", errors)
-    if metadata is not None and (problems := api_keys.metadata_problems(metadata)):
+    if metadata is not None and (problems := checks.metadata_problems(metadata)):
         errors["metadata"] = problems[0]
     return metadata
 
@@ -126,7 +125,7 @@ def parse_update(values, key):
     return changes, errors
 
 
-def field_errors(error):
+def form_errors(error):
     """A service's DomainError as {form field: message}."""
     if isinstance(error, ValidationFailed) and error.fields:
         return dict(error.fields)
@@ -140,7 +139,8 @@ def field_errors(error):
 
 @bp.app_template_global()
 def expiry_preview(days):
-    """"Expires on 2026-12-28 (UTC)" for a number of days from now, or a hint when it isn't one."""
+    """"Expires on 2026-12-28 (UTC)" for a number of days from now, or a hint when it isn't one. The one
+    wording of the preview: the form shows it, and the days field asks for it again as it changes."""
     try:
         count = int(str(days).strip())
     except ValueError:
@@ -149,6 +149,13 @@ def expiry_preview(days):
         return "Enter a number of days."
     moment = datetime.fromtimestamp((now_ms() + count * DAY_MS) / 1000, tz=UTC)
     return f"Expires on {moment.strftime('%Y-%m-%d')} (UTC)."
+
+
+@bp.get("/expiry")
+@requires(*privileges.MANAGE_OWN_KEYS)
+def expiry():
+    """The expiry preview for `?days=` as text (swapped beside the days field as it is typed)."""
+    return respond(expiry_preview(request.args.get("days", "")[:20]))
 
 
 @bp.context_processor

@@ -2,24 +2,18 @@
 
 from urllib.parse import parse_qsl, urlparse
 
-from flask import get_flashed_messages, render_template, request, url_for
-from htmx_flask import make_response
+from flask import render_template, request, url_for
 from werkzeug.datastructures import MultiDict
 
-from webapp.clock import now_ms
-from webapp.errors import FeatureDisabled, ValidationFailed
-from webapp.pages.keys import bp
+from webapp.errors import FeatureDisabled
+from webapp.pages.keys.blueprint import bp
 from webapp.pages.keys.forms import create_defaults
 from webapp.security import privileges
-from webapp.services.api_keys import commands as api_keys
-from webapp.services.api_keys import listing as key_search
-from webapp.services.api_keys.details import rights_of
-from webapp.web.errors import wants_partial
+from webapp.services.api_keys.page import KeyListPage, key_page
 from webapp.web.guard import current_subject, requires
+from webapp.web.htmx import render, wants_partial
 
 LIST_FIELDS = ("q", "type", "status", "sort", "dir", "size")
-COLUMNS = (("name", "Name"), ("type", "Type"), ("owner", "Owner"), ("realm", "Realm"), ("created", "Created"),
-           ("status", "Status"), ("last_used", "Last used"))
 
 
 def list_values(args):
@@ -58,48 +52,24 @@ def sort_link(values, column):
     return keys_url(values, sort=column, dir=next_direction), state
 
 
-def key_table_context(values, *, after=None, before=None, created_id=None):
-    """Everything keys/_table.html (and the page around it) needs, for the page and the fragment alike."""
-    subject = current_subject()
-    context = {"values": values, "columns": COLUMNS, "created_id": created_id, "now": now_ms(), "errors": {},
-               "page": None, "deletable": set()}
-    try:
-        criteria = key_search.build_criteria(subject, q=values["q"], type=values["type"], status=values["status"],
-                                             owners=values["owner"], sort=values["sort"], direction=values["dir"],
-                                             size=values["size"] or None)
-        page = key_search.search_keys(subject, criteria, after=after or None, before=before or None)
-    except ValidationFailed as error:
-        context.update(errors=error.fields, rights=rights_of(subject),
-                       owner_choices=key_search.owner_choices(subject))
-        return context
-    context.update(page=page, rights=page.rights, owner_choices=page.owner_choices,
-                   deletable={key.id for key in page.keys if api_keys.may_invalidate(subject, key)})
-    return context
-
-
-def render_list(context, status=None):
-    """The page, or the table alone for an htmx swap (keys/_table.html → #key-table)."""
-    status = status or (422 if context["errors"] else 200)
-    if wants_partial():
-        return render_template("keys/_table.html", **context), status
-    form = create_defaults(current_subject()) if context["rights"].may_create else None
-    return render_template("keys/index.html", messages=get_flashed_messages(with_categories=True), form=form,
-                           form_errors={}, **context), status
+def page_context(keys: KeyListPage, **extra):
+    """The template variables of the keys page (or its table) for `keys`, with a fresh create form."""
+    form = create_defaults(keys.own_descriptors) if keys.rights.may_create else None
+    return {**keys.context(), "form": form, "form_errors": {}, **extra}
 
 
 @bp.get("/")
 @requires(*privileges.SEE_KEYS)
 def index():
     """The keys page (keys/index.html); to htmx, the table partial (keys/_table.html → #key-table)."""
-    context = key_table_context(list_values(request.args), after=request.args.get("after"),
-                                before=request.args.get("before"))
-    return render_list(context)
+    keys = key_page(current_subject(), list_values(request.args), after=request.args.get("after"),
+                    before=request.args.get("before"))
+    return render("keys/index.html", "keys/_table.html", 422 if keys.errors else 200, **page_context(keys))
 
 
 @bp.errorhandler(FeatureDisabled)
 def api_keys_disabled(error):
     """API keys are switched off: keys/disabled.html, or to htmx its content (keys/_disabled.html → #keys-page)."""
     if wants_partial():
-        return make_response(render_template("keys/_disabled.html"), 200, retarget="#keys-page",
-                             reswap="outerHTML")
+        return render("keys/disabled.html", "keys/_disabled.html", retarget="#keys-page", reswap="outerHTML")
     return render_template("keys/disabled.html"), 200

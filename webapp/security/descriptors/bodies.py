@@ -1,9 +1,12 @@
 """Request bodies built from index entries: cross-cluster `access`, and `_has_privileges` checks."""
 
+from collections.abc import Mapping, Sequence
+
 from webapp.security.descriptors.fields import (
     ILLEGAL_ARGUMENT,
     X_CONTENT_PARSE,
     DescriptorError,
+    expect_entry_object,
     parse_array_of,
     parse_error,
     parse_index_entry,
@@ -23,7 +26,7 @@ _ACCESS_PARSER = "cross_cluster_api_key_request_access"
 _FIXED = {"search": SEARCH_INDEX_PRIVILEGES, "replication": REPLICATION_INDEX_PRIVILEGES}
 
 
-def parse_access(body) -> dict:
+def parse_access(body: object) -> dict:
     """The `access` of a cross-cluster API key, normalized: {"search": [...], "replication": [...]}.
 
     Entries take `names` (required), `allow_restricted_indices`, and for search also `field_security` and
@@ -67,7 +70,7 @@ def parse_access(body) -> dict:
     return {key: access[key] for key in ("search", "replication") if access.get(key)}
 
 
-def access_to_role_descriptor(access) -> dict:
+def access_to_role_descriptor(access: Mapping[str, Sequence[Mapping[str, object]]]) -> dict:
     """The single `cross_cluster` role descriptor Elasticsearch stores for a cross-cluster key's access."""
     search, replication = access.get("search") or [], access.get("replication") or []
     if search and replication:
@@ -91,7 +94,7 @@ def access_to_role_descriptor(access) -> dict:
             "transient_metadata": {"enabled": True}}
 
 
-def parse_has_privileges_request(body, *, username="_") -> dict:
+def parse_has_privileges_request(body: object, *, username: str = "_") -> dict:
     """The body of `_has_privileges`: {"cluster": [...], "index": [...], "application": [...]}.
 
     `username` names the check in Elasticsearch's messages ("failed to parse privileges check [alice]").
@@ -128,10 +131,7 @@ def parse_has_privileges_request(body, *, username="_") -> dict:
 
 
 def _application_check(username, entry, list_field, path):
-    if not isinstance(entry, dict):
-        raise parse_error(f"failed to parse application privileges for role [{username}]. expected field "
-                          f"[{list_field}] value to be an array of objects, but found an array element of "
-                          f"type [{token(entry)}]", path)
+    expect_entry_object("application privileges", username, entry, list_field, path)
     for key in entry:
         if key not in ("application", "privileges", "resources"):
             raise parse_error(f"[application] unknown field [{key}]", f"{path}.{key}", type=X_CONTENT_PARSE)

@@ -6,6 +6,7 @@ the order they appear, so the first problem in the document is the one reported,
 """
 
 import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from webapp.security.patterns import covered_by_any
 
@@ -18,7 +19,9 @@ class DescriptorError(ValueError):
     every (field, message) pair: several for a validation failure, one otherwise.
     """
 
-    def __init__(self, type, reason, *, field=None, caused_by=None, errors=None, status=400):
+    def __init__(self, type: str, reason: str, *, field: str | None = None,
+                 caused_by: "DescriptorError | None" = None,
+                 errors: Iterable[tuple[str | None, str]] | None = None, status: int = 400) -> None:
         super().__init__(reason)
         self.type = type
         self.reason = reason
@@ -28,14 +31,14 @@ class DescriptorError(ValueError):
         self.errors = list(errors) if errors else [(field, self.detail)]
 
     @property
-    def detail(self):
+    def detail(self) -> str:
         """The innermost message: the most specific one to show next to a form field."""
         inner = self
         while inner.caused_by is not None:
             inner = inner.caused_by
         return inner.reason
 
-    def to_dict(self):
+    def to_dict(self) -> dict[str, object]:
         """The error object of Elasticsearch's envelope (whose `root_cause` is `[{type, reason}]`)."""
         body = {"type": self.type, "reason": self.reason}
         if self.caused_by is not None:
@@ -49,7 +52,7 @@ ILLEGAL_ARGUMENT = "illegal_argument_exception"
 REQUEST_VALIDATION = "action_request_validation_exception"
 
 
-def token(value):
+def token(value: object) -> str:
     """The JSON token a value starts with, named as Elasticsearch's parser names it."""
     if value is None:
         return "VALUE_NULL"
@@ -66,23 +69,24 @@ def token(value):
     return "VALUE_EMBEDDED_OBJECT"
 
 
-def format_validation_failed(messages):
+def format_validation_failed(messages: Iterable[str]) -> str:
     """Elasticsearch's ActionRequestValidationException message: `Validation Failed: 1: a;2: b;`."""
     numbered = (f"{number}: {message};" for number, message in enumerate(messages, 1))
     return "Validation Failed: " + "".join(numbered)
 
 
-def validation_error(problems, type=REQUEST_VALIDATION):
+def validation_error(problems: Sequence[tuple[str | None, str]], type: str = REQUEST_VALIDATION) -> DescriptorError:
     """A DescriptorError for a list of (field, message) problems."""
     return DescriptorError(type, format_validation_failed([message for _, message in problems]),
                            field=problems[0][0], errors=problems)
 
 
-def parse_error(reason, field=None, *, type=PARSE, caused_by=None):
+def parse_error(reason: str, field: str | None = None, *, type: str = PARSE,
+                caused_by: DescriptorError | None = None) -> DescriptorError:
     return DescriptorError(type, reason, field=field, caused_by=caused_by)
 
 
-def string_array_problem(field_name, value):
+def string_array_problem(field_name: str, value: object) -> str | None:
     """Why `value` isn't an array of strings (Elasticsearch's wording), or None when it is one."""
     start = f"could not parse [{field_name}] field. expected a string array but"
     if value is None:
@@ -95,7 +99,8 @@ def string_array_problem(field_name, value):
     return None
 
 
-def read_string_array(outer_reason, field_name, value, *, allow_null, field):
+def read_string_array(outer_reason: str, field_name: str, value: object, *, allow_null: bool,
+                      field: str | None) -> list[str] | None:
     """A list of strings; problems are reported as `outer_reason` caused by the specific one."""
     if value is None and allow_null:
         return None
@@ -105,26 +110,25 @@ def read_string_array(outer_reason, field_name, value, *, allow_null, field):
     return list(value)
 
 
-def role_reason(role):
+def role_reason(role: str) -> str:
     return f"failed to parse role [{role}]"
 
 
-def uses_field_level_security(entry):
+def uses_field_level_security(entry: Mapping[str, object]) -> bool:
     security = entry.get("field_security") or {}
     grant = security.get("grant")
     return bool(security.get("except")) or (grant is not None and grant != ["*"])
 
 
-def uses_document_or_field_level_security(entry):
+def uses_document_or_field_level_security(entry: Mapping[str, object]) -> bool:
     return entry.get("query") is not None or uses_field_level_security(entry)
 
 
-def parse_index_entry(role, entry, list_field, path, *, remote=False, fixed_privileges=None):
+def parse_index_entry(role: str, entry: object, list_field: str, path: str, *, remote: bool = False,
+                      fixed_privileges: Sequence[str] | None = None) -> dict[str, object]:
     """One entry of `indices`, `remote_indices` or cross-cluster `access`, normalized as ES returns it."""
     prefix = f"failed to parse indices privileges for role [{role}]"
-    if not isinstance(entry, dict):
-        raise parse_error(f"{prefix}. expected field [{list_field}] value to be an array of objects, but "
-                          f"found an array element of type [{token(entry)}]", path)
+    expect_entry_object("indices privileges", role, entry, list_field, path)
     names = privileges = grant = denied = query = clusters = None
     allow_restricted = False
     for key, value in entry.items():
@@ -224,7 +228,15 @@ def _parse_field_security(role, prefix, value, here):
     return grant, denied
 
 
-def parse_array_of(role, value, list_field, path, what, parse_entry, **options):
+def expect_entry_object(what: str, role: str, entry: object, list_field: str, path: str) -> None:
+    """ES's error for an element of an array of objects (`what`: `indices privileges`) that isn't one."""
+    if not isinstance(entry, dict):
+        raise parse_error(f"failed to parse {what} for role [{role}]. expected field [{list_field}] value to be "
+                          f"an array of objects, but found an array element of type [{token(entry)}]", path)
+
+
+def parse_array_of(role: str, value: object, list_field: str, path: str, what: str,
+                   parse_entry: Callable[..., dict[str, object]], **options: object) -> list[dict[str, object]]:
     """An array of objects, each read by `parse_entry`; `what` names it in messages (`indices privileges`)."""
     if not isinstance(value, list):
         raise parse_error(f"failed to parse {what} for role [{role}]. expected field [{list_field}] value to "

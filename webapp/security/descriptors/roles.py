@@ -5,11 +5,14 @@ for the descriptors of an API key; `parse_role_descriptors` reads an API key's `
 Problems raise DescriptorError with Elasticsearch's type and message, never anything else.
 """
 
+from collections.abc import Container, Mapping
+
 from webapp.security.descriptors.bodies import access_to_role_descriptor, parse_access, parse_has_privileges_request
 from webapp.security.descriptors.fields import (
     ILLEGAL_ARGUMENT,
     X_CONTENT_PARSE,
     DescriptorError,
+    expect_entry_object,
     format_validation_failed,
     parse_array_of,
     parse_error,
@@ -44,7 +47,8 @@ _PRINTABLE_ASCII = frozenset(chr(code) for code in range(0x20, 0x7F))
 
 
 # ---------------------------------------------------------------- role names
-def role_name_problem(name, *, max_length=ROLE_NAME_MAX_LENGTH, reserved_names=()):
+def role_name_problem(name: object, *, max_length: int = ROLE_NAME_MAX_LENGTH,
+                      reserved_names: Container[str] = ()) -> str | None:
     """Elasticsearch's message for an unacceptable role name, or None."""
     if name is None:
         return "role name is missing"
@@ -59,7 +63,8 @@ def role_name_problem(name, *, max_length=ROLE_NAME_MAX_LENGTH, reserved_names=(
     return None
 
 
-def validate_role_name(name, *, max_length=ROLE_NAME_MAX_LENGTH, reserved_names=()) -> None:
+def validate_role_name(name: object, *, max_length: int = ROLE_NAME_MAX_LENGTH,
+                       reserved_names: Container[str] = ()) -> None:
     """Raise an action_request_validation_exception for a name `PUT /_security/role/{name}` refuses."""
     problem = role_name_problem(name, max_length=max_length, reserved_names=reserved_names)
     if problem:
@@ -67,8 +72,9 @@ def validate_role_name(name, *, max_length=ROLE_NAME_MAX_LENGTH, reserved_names=
 
 
 # ---------------------------------------------------------------- one descriptor
-def parse_role_descriptor(name, body, *, for_api_key=False, validate=True, allow_reserved_metadata=False,
-                          reserved_names=(), field_prefix=""):
+def parse_role_descriptor(name: str, body: object, *, for_api_key: bool = False, validate: bool = True,
+                          allow_reserved_metadata: bool = False, reserved_names: Container[str] = (),
+                          field_prefix: str = "") -> dict[str, object]:
     """The descriptor in Elasticsearch's canonical shape, key order as `GET /_security/role` returns it.
 
     Roles accept `description` (not `restriction`); API-key descriptors accept `restriction` (not
@@ -151,10 +157,7 @@ def _canonical(parts):
 
 
 def _parse_application(role, entry, list_field, path):
-    if not isinstance(entry, dict):
-        raise parse_error(f"failed to parse application privileges for role [{role}]. expected field "
-                          f"[{list_field}] value to be an array of objects, but found an array element of "
-                          f"type [{token(entry)}]", path)
+    expect_entry_object("application privileges", role, entry, list_field, path)
     fields = {}
     for key, value in entry.items():
         here = f"{path}.{key}"
@@ -276,7 +279,8 @@ def _parse_restriction(role, value, path):
 
 
 # ---------------------------------------------------------------- validation (all problems at once)
-def validation_problems(descriptor, *, allow_reserved_metadata=False, field_prefix=""):
+def validation_problems(descriptor: Mapping[str, object], *, allow_reserved_metadata: bool = False,
+                        field_prefix: str = "") -> list[tuple[str, str]]:
     """(field, message) for every rule a parsed descriptor breaks, in Elasticsearch's order."""
     problems = []
     for privilege in descriptor.get("cluster", ()):
@@ -317,7 +321,8 @@ NAMED_OBJECTS_SHAPE = ("[role_descriptors] can be a single object with any numbe
                        "where each entry is an object with a single field")
 
 
-def parse_role_descriptors(body, *, for_api_key=True, request_name="create_api_key_request"):
+def parse_role_descriptors(body: object, *, for_api_key: bool = True,
+                           request_name: str = "create_api_key_request") -> dict[str, dict[str, object]]:
     """`role_descriptors` of a create/update API key request: {name: canonical descriptor}.
 
     Parse problems come wrapped as Elasticsearch wraps them: x_content_parse_exception

@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 
 from webapp.security.privileges import describe_cluster_privilege
+from webapp.security.subject import Subject
 from webapp.services.admin.users import PASSWORD_REALMS
 
 
@@ -20,7 +21,7 @@ class AccountSummary:
     can_change_password: bool
 
 
-def account_summary(subject):
+def account_summary(subject: Subject) -> AccountSummary:
     """What /account shows for `subject`: identity, roles, and effective privileges."""
     descriptors = subject.role_descriptors
     held = subject.permission.cluster_privileges() - {"none"}

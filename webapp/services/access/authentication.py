@@ -9,6 +9,7 @@ import secrets
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterable
 
 from webapp.clock import now_ms
 from webapp.errors import AuthenticationFailed
@@ -19,6 +20,7 @@ from webapp.security.passwords import verify_password
 from webapp.security.permissions import Permission, effective_key_permission
 from webapp.security.subject import VIA_API_KEY, VIA_BASIC, Subject
 from webapp.services.admin import settings
+from webapp.services.audit import trail as audit
 
 PASSWORD_REALMS = ("reserved", "native")
 ANONYMOUS_DENIED = (
@@ -27,28 +29,22 @@ ANONYMOUS_DENIED = (
 MISSING_CREDENTIALS = "missing authentication credentials for REST request"
 
 
-def authentication_failed(reason=ANONYMOUS_DENIED, detail=None):
+def authentication_failed(reason: str = ANONYMOUS_DENIED, detail: str | None = None) -> AuthenticationFailed:
     """A 401 carrying what went wrong with the credential (ES's additional_unsuccessful_credentials)."""
     extra = {"additional_unsuccessful_credentials": detail} if detail else None
     return AuthenticationFailed(reason, extra=extra)
 
 
-def role_descriptors_for(role_names):
+def role_descriptors_for(role_names: Iterable[str]) -> dict[str, dict]:
     """{name: descriptor} for the roles that exist among `role_names` (missing ones grant nothing)."""
-    if not role_names:
-        return {}
-    rows = Role.select(Role.name, Role.descriptor).where(Role.name.in_(list(role_names)))
-    return {row.name: row.descriptor for row in rows}
+    return Role.descriptors_of(role_names or ())
 
 
-def role_names_of(user):
-    return tuple(
-        row.role_name
-        for row in UserRole.select(UserRole.role_name).where(UserRole.user == user).order_by(UserRole.role_name)
-    )
+def role_names_of(user: User) -> tuple[str, ...]:
+    return UserRole.names_held_by(user)
 
 
-def subject_for_user(user, via, address=None):
+def subject_for_user(user: User, via: str, address: str | None = None) -> Subject:
     """The Subject of a signed-in (or Basic-authenticated) user: its roles and their permission."""
     roles = role_names_of(user)
     descriptors = role_descriptors_for(roles)
@@ -68,7 +64,7 @@ def subject_for_user(user, via, address=None):
     )
 
 
-def find_password_user(username):
+def find_password_user(username: object) -> User | None:
     """The reserved or native user with this name, or None."""
     if not isinstance(username, str) or not username or "\x00" in username:  # no user has a NUL in their name
         return None
@@ -77,13 +73,28 @@ def find_password_user(username):
     return users.get("reserved") or users.get("native")
 
 
-def check_password(username, password):
+def check_password(username: str, password: str) -> User | None:
     """The enabled reserved/native user these credentials belong to, or None (same cost either way)."""
     user = find_password_user(username)
     ok = verify_password(password, user.password_hash if user else None)
     if not ok or user is None or not user.enabled:
         return None
     return user
+
+
+def sign_in(username: str, password: str, address: str | None) -> User | None:
+    """The user signing in with these credentials (None when they are wrong); the attempt is audited."""
+    user = check_password(username, password)
+    if user is None:
+        audit.record(None, "login", target_type="user", target_id=username, outcome="failure", address=address)
+        return None
+    audit.record(user, "login", target_type="user", target_id=f"{user.username}@{user.realm}", address=address)
+    return user
+
+
+def sign_out(subject: Subject) -> None:
+    """Audit the end of `subject`'s session."""
+    audit.record(subject, "logout", target_type="user", target_id=subject.display)
 
 
 class BasicCredentialCache:
@@ -94,7 +105,7 @@ class BasicCredentialCache:
     the database, and the next request sees the mismatch and drops the entry — on every instance.
     """
 
-    def __init__(self, ttl=60, max_entries=10_000):
+    def __init__(self, ttl: float = 60, max_entries: int = 10_000) -> None:
         self.ttl = ttl
         self.max_entries = max_entries
         self._salt = secrets.token_bytes(16)
@@ -104,7 +115,7 @@ class BasicCredentialCache:
     def _key(self, username, password):
         return hashlib.sha256(self._salt + f"{username}\x00{password}".encode()).digest()
 
-    def get(self, username, password):
+    def get(self, username: str, password: str) -> tuple[int, int] | None:
         key = self._key(username, password)
         with self._lock:
             entry = self._entries.get(key)
@@ -116,27 +127,31 @@ class BasicCredentialCache:
                 return None
             return user_id, generation
 
-    def put(self, username, password, user):
+    def put(self, username: str, password: str, user: User, ttl: float | None = None) -> None:
+        """Remember the credential for `ttl` seconds (the cache's own `ttl` when None)."""
         key = self._key(username, password)
+        expires = time.monotonic() + (self.ttl if ttl is None else ttl)
         with self._lock:
-            self._entries[key] = (user.id, user.generation, time.monotonic() + self.ttl)
+            self._entries[key] = (user.id, user.generation, expires)
             self._entries.move_to_end(key)
             while len(self._entries) > self.max_entries:
                 self._entries.popitem(last=False)
 
-    def drop(self, username, password):
+    def drop(self, username: str, password: str) -> None:
         with self._lock:
             self._entries.pop(self._key(username, password), None)
 
-    def clear(self):
+    def clear(self) -> None:
         with self._lock:
             self._entries.clear()
 
 
+# One cache and one buffer per process (its memory, flushed at its exit); how long entries live and how often
+# the buffer is written are each app's settings, passed in by the web layer (webapp/web/extensions.py).
 basic_cache = BasicCredentialCache()
 
 
-def parse_basic(value):
+def parse_basic(value: str) -> tuple[str, str]:
     """(username, password) from the part of a Basic header after the scheme."""
     try:
         raw = base64.b64decode(value.strip(), validate=True).decode("utf-8")
@@ -148,8 +163,8 @@ def parse_basic(value):
     return username, password
 
 
-def authenticate_basic(value, address=None):
-    """The Subject for a Basic credential; bcrypt only on a cache miss."""
+def authenticate_basic(value: str, address: str | None = None, cache_seconds: float | None = None) -> Subject:
+    """The Subject for a Basic credential; bcrypt only on a cache miss (remembered for `cache_seconds`)."""
     username, password = parse_basic(value)
     cached = basic_cache.get(username, password)
     if cached is not None:
@@ -164,7 +179,7 @@ def authenticate_basic(value, address=None):
     user = check_password(username, password)
     if user is None:
         raise authentication_failed(detail=f"basic: unable to authenticate user [{username}]")
-    basic_cache.put(username, password, user)
+    basic_cache.put(username, password, user, cache_seconds)
     return subject_for_user(user, VIA_BASIC, address)
 
 
@@ -209,12 +224,12 @@ class SubjectCache:
     not the check. Bounded in size (least recently used entries go first).
     """
 
-    def __init__(self, max_entries=10_000):
+    def __init__(self, max_entries: int = 10_000) -> None:
         self.max_entries = max_entries
         self._entries = OrderedDict()
         self._lock = threading.Lock()
 
-    def get_or_build(self, fingerprint, address, build):
+    def get_or_build(self, fingerprint: Hashable, address: str | None, build: Callable[[], Subject]) -> Subject:
         """The Subject for `fingerprint` seen from `address`, building it with `build()` when missing."""
         key = (fingerprint, address)
         with self._lock:
@@ -229,7 +244,7 @@ class SubjectCache:
                 self._entries.popitem(last=False)
         return subject
 
-    def clear(self):
+    def clear(self) -> None:
         with self._lock:
             self._entries.clear()
 
@@ -244,24 +259,26 @@ class LastUsedBuffer:
     seconds per instance (plus the time until the next authenticated request triggers the flush).
     """
 
-    def __init__(self, interval=60):
+    def __init__(self, interval: float = 60) -> None:
         self.interval = interval
         self._pending = {}
         self._lock = threading.Lock()
         self._last_flush = time.monotonic()
 
     @property
-    def pending(self):
+    def pending(self) -> int:
         return len(self._pending)
 
-    def note(self, key_id, when_ms, address):
+    def note(self, key_id: str, when_ms: int, address: str | None, interval: float | None = None) -> None:
+        """Buffer a use; write everything buffered once `interval` s (the buffer's own when None) passed."""
+        interval = self.interval if interval is None else interval
         with self._lock:
             self._pending[key_id] = (when_ms, address)
-            due = time.monotonic() - self._last_flush >= self.interval
+            due = time.monotonic() - self._last_flush >= interval
         if due:
             self.flush()
 
-    def flush(self):
+    def flush(self) -> int:
         with self._lock:
             pending, self._pending = self._pending, {}
             self._last_flush = time.monotonic()
@@ -276,7 +293,8 @@ class LastUsedBuffer:
 last_used = LastUsedBuffer()
 
 
-def authenticate_api_key(value, address=None, expected_type="rest", now=None):
+def authenticate_api_key(value: str, address: str | None = None, expected_type: str = "rest",
+                         now: int | None = None, flush_seconds: float | None = None) -> Subject:
     """The Subject for an ApiKey credential, checked as Elasticsearch does.
 
     Order: parse → exists → not invalidated → secret → type → not expired; then the owner must still exist
@@ -311,7 +329,7 @@ def authenticate_api_key(value, address=None, expected_type="rest", now=None):
         raise authentication_failed(detail="API key: api key is expired")
     if owner_id is None or not owner_enabled:
         raise authentication_failed(detail=f"API key: the owner of api key [{key_id}] is disabled or deleted")
-    last_used.note(key_id, now, address)
+    last_used.note(key_id, now, address, flush_seconds)  # written at most every `flush_seconds`
     return subjects.get_or_build(("key", key_id, version, owner_id, *row[7:9]), address,
                                  lambda: _key_subject(ApiKey.get_by_id(key_id), User.get_by_id(owner_id)))
 

@@ -1,8 +1,11 @@
 """The proxy realm: users asserted by a trusted reverse proxy, provisioned on first sight."""
 
+from collections.abc import Iterable
+
 from webapp.clock import now_ms
 from webapp.model import User, UserRole
 from webapp.model.db import database
+from webapp.security.subject import Subject
 from webapp.services.access.authentication import role_names_of, subject_for_user
 from webapp.services.admin.users import username_problem
 from webapp.services.audit import trail as audit
@@ -10,7 +13,7 @@ from webapp.services.audit import trail as audit
 PROXY_REALM = "proxy"
 
 
-def parse_group_roles(text):
+def parse_group_roles(text: str | None) -> dict[str, list[str]]:
     """`group=role1+role2;other=role3` → {"group": ["role1", "role2"], "other": ["role3"]}."""
     mapping = {}
     for part in (text or "").split(";"):
@@ -20,7 +23,7 @@ def parse_group_roles(text):
     return mapping
 
 
-def roles_for(default_roles, groups, group_roles):
+def roles_for(default_roles: Iterable[str], groups: Iterable[str], group_roles: dict[str, list[str]]) -> list[str]:
     """Default roles plus the roles mapped from each group the proxy sent, without duplicates, sorted."""
     roles = set(default_roles)
     for group in groups:
@@ -28,14 +31,20 @@ def roles_for(default_roles, groups, group_roles):
     return sorted(roles)
 
 
-def proxy_subject(username, roles, address=None):
+def record_untrusted_header(username: str, address: str | None, header: str) -> None:
+    """Audit a user header that came from an address not trusted to assert identities."""
+    audit.record(None, "proxy.untrusted_header", target_type="user", target_id=username[:200], outcome="failure",
+                 address=address, detail=f"{header} header from an untrusted address")
+
+
+def proxy_subject(username: str, roles: list[str], address: str | None = None) -> Subject | None:
     """The Subject for a proxy-asserted user; creates the user, or brings its roles up to date.
 
     Returns None when the name is unusable or the user was disabled by an administrator.
     """
     if username_problem(username):
         return None
-    user = User.get_or_none((User.username == username) & (User.realm == PROXY_REALM))
+    user = User.by_username(username, PROXY_REALM)
     if user is None:
         now = now_ms()
         with database.atomic():

@@ -6,6 +6,6 @@ from webapp.security.subject import Subject
 SUPERUSER_DESCRIPTOR = {"cli": {"cluster": ["all"], "indices": [], "applications": [], "run_as": []}}
 
 
-def system_subject(name="keydesk-cli"):
+def system_subject(name: str = "keydesk-cli") -> Subject:
     return Subject(username=name, realm="cli", realm_type="cli", roles=("superuser",),
                    permission=Permission(SUPERUSER_DESCRIPTOR), via="cli")

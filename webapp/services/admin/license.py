@@ -1,17 +1,18 @@
 """License level changes (basic, trial once, enterprise)."""
 
 from webapp.clock import now_ms
-from webapp.errors import ValidationFailed, unauthorized
+from webapp.errors import ValidationFailed
 from webapp.model.db import database
 from webapp.security import privileges
+from webapp.security.subject import Subject
+from webapp.services.access.rights import require
 from webapp.services.admin import settings
 from webapp.services.audit import trail as audit
 
 
-def set_license(subject, level):
+def set_license(subject: Subject, level: str) -> dict:
     """Set the license level; a trial can be started only once. Returns the new license state."""
-    if not subject.may_any(*privileges.MANAGE_SECURITY):
-        raise unauthorized(subject, "cluster:admin/xpack/license/put", ("manage", "all"))
+    require(subject, privileges.LICENSE_PUT, privileges.MANAGE_SECURITY)
     if level not in settings.LICENSE_LEVELS:
         raise ValidationFailed([f"unknown license type [{level}]; expected one of basic, trial, enterprise"])
     before = settings.license_state()

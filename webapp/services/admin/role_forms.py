@@ -8,6 +8,7 @@ drops them. Lists keep their order: checked privileges are rendered first, in th
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from webapp.security import limits
@@ -42,12 +43,12 @@ class IndexRow:
     allow_restricted: bool = False
 
     @property
-    def is_blank(self):
+    def is_blank(self) -> bool:
         return not (self.names.strip() or self.privileges or self.privileges_other.strip() or self.grant.strip()
                     or self.except_.strip() or self.query.strip() or self.allow_restricted)
 
     @property
-    def has_field_or_document_security(self):
+    def has_field_or_document_security(self) -> bool:
         return bool(self.grant.strip() or self.except_.strip() or self.query.strip())
 
 
@@ -72,18 +73,18 @@ class RoleForm:
 class FormProblems(ValueError):
     """Input the form can't turn into a descriptor: {form field: message}."""
 
-    def __init__(self, fields):
+    def __init__(self, fields: dict[str, str]) -> None:
         super().__init__("; ".join(fields.values()))
         self.fields = fields
 
 
 # ---------------------------------------------------------------- lists in text inputs
-def split_list(text):
+def split_list(text: str) -> list[str]:
     """`a, b` or one per line → ["a", "b"] (blanks dropped)."""
     return [item.strip() for item in re.split(r"[,\n]", text or "") if item.strip()]
 
 
-def join_list(items):
+def join_list(items: list) -> str:
     """["a", "b"] → `a, b`, as a text input shows a list."""
     return ", ".join(items)
 
@@ -94,7 +95,7 @@ def _list_is_representable(items):
 
 
 # ---------------------------------------------------------------- descriptor → form
-def form_from_descriptor(name, descriptor, *, mode="form"):
+def form_from_descriptor(name: str, descriptor: dict, *, mode: str = "form") -> "RoleForm":
     """The form showing `descriptor` (a canonical descriptor, as stored)."""
     metadata = descriptor.get("metadata") or {}
     form = RoleForm(
@@ -127,13 +128,13 @@ def form_from_descriptor(name, descriptor, *, mode="form"):
     return form
 
 
-def descriptor_json(descriptor):
+def descriptor_json(descriptor: dict) -> str:
     """The descriptor as the "Edit as JSON" view shows it."""
     return json.dumps(descriptor, indent=2, ensure_ascii=False)
 
 
 # ---------------------------------------------------------------- posted fields → form
-def form_from_fields(fields):
+def form_from_fields(fields: Mapping) -> "RoleForm":
     """A RoleForm from posted fields (any mapping with `get` and `getlist`, e.g. request.form)."""
     try:
         rows = max(0, min(int(fields.get("index_rows") or 0), MAX_INDEX_ROWS))
@@ -178,7 +179,7 @@ def _unique(items):
 
 
 # ---------------------------------------------------------------- form → request body
-def form_body(form):
+def form_body(form: RoleForm) -> dict:
     """The body of `PUT /_security/role/{name}` the form stands for; FormProblems for input it can't use."""
     problems = {}
     body = {"cluster": _unique(form.cluster + split_list(form.cluster_other))}
@@ -244,7 +245,7 @@ def _json_object(text, field_name, problems, message):
     return value
 
 
-def json_body(form):
+def json_body(form: RoleForm) -> dict:
     """The body typed into the "Edit as JSON" view; FormProblems when it isn't a JSON object."""
     problems = {}
     text = form.json if form.json.strip() else "{}"
@@ -256,7 +257,7 @@ def json_body(form):
 
 
 # ---------------------------------------------------------------- checking and switching views
-def check(name, body, *, check_name=True):
+def check(name: str, body: dict, *, check_name: bool = True) -> dict:
     """The canonical descriptor for `body`, or FormProblems with ES's messages beside the form's fields."""
     problems = {}
     name_problem = role_name_problem(name) if check_name else None
@@ -272,12 +273,12 @@ def check(name, body, *, check_name=True):
     return descriptor
 
 
-def message_name(name):
+def message_name(name: str) -> str:
     """The name ES's messages quote: the role's own when it is a valid name, else a stand-in."""
     return name if role_name_problem(name) is None else "role"
 
 
-def errors_by_field(error, *, json_mode=False):
+def errors_by_field(error: DescriptorError, *, json_mode: bool = False) -> dict[str, str]:
     """{form field: message} for a DescriptorError (every problem of a validation failure)."""
     found = {}
     for path, message in error.errors:
@@ -289,7 +290,7 @@ def errors_by_field(error, *, json_mode=False):
     return found
 
 
-def form_field(path):
+def form_field(path: str) -> str:
     """The form field an ES field path (`indices[0].names`) belongs to; `kept` for parts edited as JSON."""
     if not path:
         return "general"
@@ -302,7 +303,7 @@ def form_field(path):
     return "kept"
 
 
-def to_json_view(form):
+def to_json_view(form: RoleForm) -> RoleForm:
     """The same role in the "Edit as JSON" view; FormProblems when the form's input can't be used."""
     try:
         descriptor = parse_role_descriptor(message_name(form.name), form_body(form), validate=False)
@@ -311,7 +312,7 @@ def to_json_view(form):
     return form_from_descriptor(form.name, descriptor, mode="json")
 
 
-def to_form_view(form):
+def to_form_view(form: RoleForm) -> RoleForm:
     """The JSON typed so far, back in the form; FormProblems (beside the JSON) when it isn't a valid role."""
     body = json_body(form)
     try:
@@ -325,7 +326,7 @@ def to_form_view(form):
     return switched
 
 
-def validated_body(form, *, check_name=True):
+def validated_body(form: RoleForm, *, check_name: bool = True) -> dict:
     """The body to save from whichever view is in use, checked as Elasticsearch checks it; FormProblems with
     every problem found (the name's too, even when the rest of the form can't be read yet)."""
     problems = {}
@@ -341,13 +342,13 @@ def validated_body(form, *, check_name=True):
     return body
 
 
-def submitted_body(form):
+def submitted_body(form: RoleForm) -> dict:
     """The body to save: from the JSON view or from the form, whichever the person is using."""
     return json_body(form) if form.mode == "json" else form_body(form)
 
 
 # ---------------------------------------------------------------- choices for the template
-def cluster_choices(held):
+def cluster_choices(held: list[str]) -> list[tuple]:
     """(name, checked, description, implies) for the cluster checkboxes: held ones first, in their order.
 
     `implies` is a short text: the privileges the name includes, or "every other cluster privilege".
@@ -369,7 +370,7 @@ def _implies_text(implied, everything_else):
     return ", ".join(implied)
 
 
-def index_choices(held):
+def index_choices(held: list[str]) -> list[tuple]:
     """(name, checked, description, implies) for one row's index privilege checkboxes."""
     chosen = [(name, True) for name in held]
     rest = [(name, False) for name in INDEX_PRIVILEGES if name not in held]
@@ -381,7 +382,7 @@ def _implied(names, itself):
     return sorted(name for name in names if name not in (itself, "none"))
 
 
-def clone_descriptor(descriptor):
+def clone_descriptor(descriptor: dict) -> dict:
     """A copy to start a new role from: reserved markers (`_`-prefixed metadata) left out."""
     copy = json.loads(json.dumps(descriptor))
     copy["metadata"] = {k: v for k, v in (copy.get("metadata") or {}).items() if not str(k).startswith("_")}

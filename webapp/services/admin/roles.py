@@ -1,5 +1,7 @@
 """Roles: read, create or replace, delete. Reserved roles are read-only. Each write takes the acting Subject."""
 
+from collections.abc import Iterable
+
 from peewee import IntegrityError, fn
 
 from webapp.clock import now_ms
@@ -8,11 +10,12 @@ from webapp.model import Role, UserRole
 from webapp.model.db import database
 from webapp.security import privileges
 from webapp.security.descriptors.roles import DescriptorError, parse_role_descriptor, validate_role_name
+from webapp.security.subject import Subject
 from webapp.services.access.rights import require
 from webapp.services.audit import trail as audit
 
 
-def get_roles(subject, names=None):
+def get_roles(subject: Subject, names: list[str] | None = None) -> dict[str, dict]:
     """{name: descriptor} for `names` (all roles when None), sorted by name; unknown names are left out."""
     require(subject, privileges.ROLE_GET)
     query = Role.select(Role.name, Role.descriptor).order_by(Role.name)
@@ -21,7 +24,7 @@ def get_roles(subject, names=None):
     return {row.name: row.descriptor for row in query}
 
 
-def get_role(subject, name):
+def get_role(subject: Subject, name: str) -> dict:
     """One role's descriptor; NotFound when there is none by that name."""
     roles = get_roles(subject, [name])
     if name not in roles:
@@ -29,14 +32,14 @@ def get_role(subject, name):
     return roles[name]
 
 
-def users_holding(role_names):
+def users_holding(role_names: Iterable[str]) -> dict[str, int]:
     """{role name: number of users holding it}."""
     rows = (UserRole.select(UserRole.role_name, fn.COUNT(UserRole.id).alias("n"))
             .where(UserRole.role_name.in_(list(role_names))).group_by(UserRole.role_name))
     return {row.role_name: row.n for row in rows}
 
 
-def parse_role(name, body):
+def parse_role(name: str, body: object) -> dict:
     """Validate a role name and descriptor with ES's messages; returns the canonical descriptor."""
     try:
         validate_role_name(name)
@@ -48,7 +51,7 @@ def parse_role(name, body):
         raise DomainError(error.reason, type=error.type, field=error.field) from error
 
 
-def put_role(subject, name, body, *, create_only=False):
+def put_role(subject: Subject, name: str, body: object, *, create_only: bool = False) -> bool:
     """Create or replace a role; returns True when it was created. Reserved roles can't be changed.
 
     With `create_only` an existing role is left alone and Conflict is raised (the editor's "Create role").
@@ -64,7 +67,7 @@ def put_role(subject, name, body, *, create_only=False):
 
 def _store_role(subject, name, descriptor, now, create_only):
     with database.atomic():
-        existing = Role.get_or_none(Role.name == name)
+        existing = Role.by_name(name)
         if existing is not None and existing.reserved:
             raise DomainError(f"Role [{name}] is reserved and may not be used.", field="name")
         if existing is not None and create_only:
@@ -80,12 +83,12 @@ def _store_role(subject, name, descriptor, now, create_only):
     return existing is None
 
 
-def delete_role(subject, name):
+def delete_role(subject: Subject, name: str) -> bool:
     """Delete a role; returns whether it existed. Users keep the name (it then grants nothing), keys keep
     their snapshot, as in Elasticsearch."""
     require(subject, privileges.ROLE_DELETE)
     with database.atomic():
-        role = Role.get_or_none(Role.name == name)
+        role = Role.by_name(name)
         if role is None:
             return False
         if role.reserved:

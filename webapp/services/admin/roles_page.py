@@ -2,7 +2,7 @@
 and deletes that refuse to lock the acting administrator out of security administration unconfirmed."""
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from peewee import JOIN, fn
 
@@ -10,8 +10,9 @@ from webapp.errors import DomainError, NotFound
 from webapp.model import Role, User, UserRole
 from webapp.security import privileges
 from webapp.security.permissions import Permission
+from webapp.security.subject import Subject
 from webapp.services.access.rights import require
-from webapp.services.admin import roles
+from webapp.services.admin import role_forms, roles
 from webapp.services.admin.users import SelfLockout
 
 PAGE_SIZES = (25, 50, 100)
@@ -33,7 +34,7 @@ class RoleRow:
     holders: int
 
     @property
-    def deprecated(self):
+    def deprecated(self) -> bool:
         return self.deprecated_reason is not None
 
 
@@ -43,21 +44,22 @@ class RolePage:
     total: int
     page: int
     size: int
+    can_manage: bool = False  # the actor may create, edit and delete roles
 
     @property
-    def pages(self):
+    def pages(self) -> int:
         return max(1, math.ceil(self.total / self.size))
 
     @property
-    def first_shown(self):
+    def first_shown(self) -> int:
         return 0 if not self.rows else (self.page - 1) * self.size + 1
 
     @property
-    def last_shown(self):
+    def last_shown(self) -> int:
         return (self.page - 1) * self.size + len(self.rows)
 
 
-def role_row(name, descriptor, reserved, holders):
+def role_row(name: str, descriptor: dict, reserved: bool, holders: int) -> RoleRow:
     """A RoleRow from a stored role: badges from its metadata and transient metadata."""
     metadata = descriptor.get("metadata") or {}
     deprecated = None
@@ -68,7 +70,8 @@ def role_row(name, descriptor, reserved, holders):
                    disabled=(descriptor.get("transient_metadata") or {}).get("enabled") is False)
 
 
-def role_page(subject, *, search="", show_reserved=True, sort="name", order="asc", page=1, size=25):
+def role_page(subject: Subject, *, search: str = "", show_reserved: bool = True, sort: str = "name",
+              order: str = "asc", page: int = 1, size: int = 25) -> RolePage:
     """One page of roles matching `search` (name or anything in the definition), with how many users hold each."""
     require(subject, privileges.ROLE_GET)
     size = size if size in PAGE_SIZES else PAGE_SIZES[0]
@@ -96,7 +99,8 @@ def role_page(subject, *, search="", show_reserved=True, sort="name", order="asc
     found = list(query.paginate(page, size))
     counts_by_name = roles.users_holding([row.name for row in found]) if found else {}
     rows = [role_row(row.name, row.descriptor, row.reserved, counts_by_name.get(row.name, 0)) for row in found]
-    return RolePage(rows=rows, total=total, page=page, size=size)
+    return RolePage(rows=rows, total=total, page=page, size=size,
+                    can_manage=subject.may_any(*privileges.MANAGE_SECURITY))
 
 
 @dataclass(frozen=True)
@@ -107,11 +111,11 @@ class RoleDetail:
     holders: int
 
     @property
-    def row(self):
+    def row(self) -> RoleRow:
         return role_row(self.name, self.descriptor, self.reserved, self.holders)
 
 
-def role_detail(subject, name):
+def role_detail(subject: Subject, name: str) -> "RoleDetail":
     """A role with whether it is reserved and how many users hold it; NotFound when there is none."""
     descriptor = roles.get_role(subject, name)
     reserved = Role.select(Role.reserved).where(Role.name == name).scalar()
@@ -119,7 +123,7 @@ def role_detail(subject, name):
                       holders=roles.users_holding([name]).get(name, 0))
 
 
-def locks_out(subject, role_name, new_descriptor):
+def locks_out(subject: Subject, role_name: str, new_descriptor: dict | None) -> bool:
     """True when giving the role `new_descriptor` (None: deleting it) takes manage_security from the actor."""
     if subject.is_api_key or role_name not in subject.roles or not subject.may("manage_security"):
         return False
@@ -131,7 +135,7 @@ def locks_out(subject, role_name, new_descriptor):
     return not Permission(descriptors).check_cluster("manage_security")
 
 
-def save_role(subject, name, body, *, creating, confirmed=False):
+def save_role(subject: Subject, name: str, body: object, *, creating: bool, confirmed: bool = False) -> dict:
     """Create (never overwriting) or update a role from the editor; returns the stored descriptor.
 
     Raises DomainError with `field` set for the form, SelfLockout when the change would take the actor's
@@ -162,7 +166,7 @@ class DeletionPreview:
     locks_out: bool
 
 
-def deletion_preview(subject, name, sample_size=10):
+def deletion_preview(subject: Subject, name: str, sample_size: int = 10) -> "DeletionPreview":
     """The warning shown before a role is deleted; NotFound for a missing role, DomainError for a reserved one."""
     require(subject, privileges.ROLE_DELETE)
     role = Role.get_or_none(Role.name == name)
@@ -177,7 +181,7 @@ def deletion_preview(subject, name, sample_size=10):
     return DeletionPreview(name=name, holders=holders, sample=sample, locks_out=locks_out(subject, name, None))
 
 
-def delete_role(subject, name, *, confirmed=False):
+def delete_role(subject: Subject, name: str, *, confirmed: bool = False) -> bool:
     """Delete a role from the roles page; SelfLockout unless confirmed when it is the actor's route to
     manage_security. Returns whether it existed."""
     require(subject, privileges.ROLE_DELETE)
@@ -186,7 +190,114 @@ def delete_role(subject, name, *, confirmed=False):
     return roles.delete_role(subject, name)
 
 
-def role_names(subject):
+def role_names(subject: Subject) -> list[tuple[str, bool]]:
     """(name, reserved) of every role, for the users form's role choices (names only)."""
     require(subject, privileges.ROLE_GET)
     return [(row.name, row.reserved) for row in Role.select(Role.name, Role.reserved).order_by(Role.name)]
+
+
+# ---------------------------------------------------------------- the editor
+@dataclass
+class RoleEditor:
+    """The role editor as it is to be shown: the form, problems by field, the field to focus, the choices
+    it offers (from the form's values), and whether the role was saved (then the page is left)."""
+
+    form: role_forms.RoleForm
+    creating: bool
+    errors: dict = field(default_factory=dict)
+    focus: str | None = None
+    lockout: bool = False
+    saved: bool = False
+    lost_security_admin: bool = False  # saved with the actor's own manage_security taken away, as confirmed
+    cluster_choices: list = field(default_factory=list)
+    index_choices: list = field(default_factory=list)  # per index row
+
+    def __post_init__(self) -> None:
+        self.cluster_choices = role_forms.cluster_choices(self.form.cluster)
+        self.index_choices = [role_forms.index_choices(row.privileges) for row in self.form.indices]
+
+    @property
+    def status(self) -> int:
+        return 422 if self.errors else 200
+
+
+@dataclass(frozen=True)
+class RoleView:
+    """A role shown read-only (reserved, or a reader without manage_security)."""
+
+    detail: RoleDetail
+    descriptor_json: str
+    can_manage: bool
+
+
+def new_role_editor(subject: Subject, clone: str | None = None) -> RoleEditor:
+    """The empty editor, or a copy of the role `clone` with the name cleared."""
+    require(subject, privileges.ROLE_PUT)
+    if not clone:
+        return RoleEditor(role_forms.RoleForm(indices=[role_forms.IndexRow()]), creating=True)
+    detail = role_detail(subject, clone)
+    form = role_forms.form_from_descriptor("", role_forms.clone_descriptor(detail.descriptor))
+    form.mode = "form" if form.representable else "json"
+    return RoleEditor(form, creating=True)
+
+
+def role_page_of(subject: Subject, name: str) -> RoleEditor | RoleView:
+    """The editor for the role `name`, or its read-only view for a reserved role or a reader without
+    manage_security; NotFound when there is none."""
+    detail = role_detail(subject, name)
+    can_manage = subject.may_any(*privileges.MANAGE_SECURITY)
+    if detail.reserved or not can_manage:
+        return RoleView(detail, role_forms.descriptor_json(detail.descriptor), can_manage)
+    form = role_forms.form_from_descriptor(detail.name, detail.descriptor)
+    if not form.representable:
+        form.mode = "json"
+    return RoleEditor(form, creating=False)
+
+
+def submit_role_editor(subject: Subject, form: role_forms.RoleForm, intent: str, *, creating: bool,
+                       confirmed: bool = False) -> RoleEditor:
+    """One press of an editor button: add or remove an index row, switch between form and JSON, or save
+    ("save"; `confirmed` when the actor ticked that they lose security administration)."""
+    if intent == "add-index":
+        form.indices.append(role_forms.IndexRow())
+        return RoleEditor(form, creating, focus=f"indices-{len(form.indices) - 1}-names")
+    if intent.startswith("remove-index-"):
+        number = intent.removeprefix("remove-index-")
+        if number.isdigit() and int(number) < len(form.indices):
+            del form.indices[int(number)]
+        return RoleEditor(form, creating, focus="add-index")
+    if intent in ("to-json", "to-form"):
+        try:
+            switched = role_forms.to_json_view(form) if intent == "to-json" else role_forms.to_form_view(form)
+        except role_forms.FormProblems as problems:
+            return RoleEditor(form, creating, errors=problems.fields)
+        return RoleEditor(switched, creating, focus="descriptor-json" if intent == "to-json" else "name")
+    return _save(subject, form, creating, confirmed)
+
+
+def _save(subject, form, creating, confirmed):
+    try:
+        body = role_forms.validated_body(form, check_name=creating)
+    except role_forms.FormProblems as problems:
+        return RoleEditor(form, creating, errors=_for_mode(form, problems.fields))
+    try:
+        save_role(subject, form.name, body, creating=creating, confirmed=confirmed)
+    except SelfLockout as error:
+        return RoleEditor(form, creating, errors={"confirm_lockout": error.reason}, lockout=True)
+    except NotFound:
+        raise
+    except DomainError as error:
+        fields = dict(getattr(error, "fields", None) or {}) or {error.field or "name": error.detail}
+        return RoleEditor(form, creating, errors=_for_mode(form, fields))
+    return RoleEditor(form, creating, saved=True, lost_security_admin=confirmed)
+
+
+def _for_mode(form, fields):
+    """In the JSON view, problems with the definition belong beside the JSON text."""
+    if form.mode != "json":
+        return fields
+    moved = {}
+    for key, message in fields.items():
+        target = key if key in ("name", "confirm_lockout") else "descriptor_json"
+        moved[target] = f"{moved[target]} {message}" if target in moved else message
+    return moved

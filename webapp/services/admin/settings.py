@@ -1,13 +1,17 @@
-"""Stored settings: license level and trial, whether API keys are enabled, key retention."""
+"""Stored settings: license level and trial, whether API keys are enabled, key retention; and what the
+settings page shows of them."""
 
 import math
 import re
+from dataclasses import dataclass, field
 
 from webapp.clock import DAY_MS, now_ms
-from webapp.errors import ValidationFailed, unauthorized
+from webapp.errors import ValidationFailed
 from webapp.model import Setting
 from webapp.model.db import database
 from webapp.security import privileges
+from webapp.security.subject import Subject
+from webapp.services.access.rights import require
 from webapp.services.audit import trail as audit
 
 LICENSE_LEVELS = ("basic", "trial", "enterprise")
@@ -16,20 +20,20 @@ _DURATION = re.compile(r"^\s*(\d+)\s*(ms|s|m|h|d)\s*$")
 _UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": DAY_MS}
 
 
-def get_setting(name, default=None):
+def get_setting(name: str, default: object = None) -> object:
     """The stored value of setting `name`, or `default` when none is stored."""
     row = Setting.get_or_none(Setting.name == name)
     return default if row is None else row.value
 
 
-def set_setting(name, value):
+def set_setting(name: str, value: object) -> None:
     """Store `value` as setting `name` (insert or replace)."""
     Setting.insert(name=name, value=value).on_conflict(
         conflict_target=[Setting.name], update={Setting.value: value}
     ).execute()
 
 
-def parse_duration_ms(text):
+def parse_duration_ms(text: str) -> int:
     """Milliseconds in an Elasticsearch time value such as `7d`, `12h`, `30m`, `1000ms`; ValueError if not one."""
     match = _DURATION.match(text) if isinstance(text, str) else None
     if not match:
@@ -37,7 +41,7 @@ def parse_duration_ms(text):
     return int(match.group(1)) * _UNIT_MS[match.group(2)]
 
 
-def license_state(now=None):
+def license_state(now: int | None = None) -> dict:
     """The license in force: {type, status, trial_started, expiry_ms, trial_used}; an ended trial is basic."""
     now = now_ms() if now is None else now
     level = get_setting("license.type", "basic")
@@ -57,12 +61,12 @@ def license_state(now=None):
     }
 
 
-def cross_cluster_licensed(now=None):
+def cross_cluster_licensed(now: int | None = None) -> bool:
     """Cross-cluster keys need an enterprise license or an active trial."""
     return license_state(now)["type"] in {"trial", "enterprise"}
 
 
-def api_keys_enabled():
+def api_keys_enabled() -> bool:
     """Whether API keys are switched on (setting `api_keys.enabled`, default on)."""
     return bool(get_setting("api_keys.enabled", True))
 
@@ -71,13 +75,13 @@ DEFAULT_RETENTION = "7d"
 MAX_RETENTION_MS = 100 * 365 * DAY_MS  # beyond this an epoch-ms cutoff stops making sense
 
 
-def retention_ms(default=DEFAULT_RETENTION):
+def retention_ms(default: str = DEFAULT_RETENTION) -> int:
     """How long invalidated and expired keys are kept (setting `api_keys.retention`, else `default` — the
     KEYDESK_API_KEY_RETENTION configuration), in milliseconds."""
     return parse_duration_ms(get_setting("api_keys.retention", default))
 
 
-def trial_days_left(state, now=None):
+def trial_days_left(state: dict, now: int | None = None) -> int | None:
     """Whole days (rounded up) until an active trial ends; None when no trial is running."""
     if state["type"] != "trial" or state["expiry_ms"] is None:
         return None
@@ -85,13 +89,13 @@ def trial_days_left(state, now=None):
     return max(0, math.ceil((state["expiry_ms"] - now) / DAY_MS))
 
 
-def api_key_settings(default_retention=DEFAULT_RETENTION):
+def api_key_settings(default_retention: str = DEFAULT_RETENTION) -> dict:
     """{"enabled": bool, "retention": ES time value text} as the settings page shows them; the retention is
     the stored setting, else `default_retention` (the configured one)."""
     return {"enabled": api_keys_enabled(), "retention": get_setting("api_keys.retention", default_retention)}
 
 
-def retention_problem(text):
+def retention_problem(text: object) -> str | None:
     """Why `text` can't be the retention period, or None."""
     try:
         value = parse_duration_ms(text)
@@ -102,14 +106,14 @@ def retention_problem(text):
     return None
 
 
-def update_api_key_settings(subject, *, enabled=None, retention=None, default_retention=DEFAULT_RETENTION):
+def update_api_key_settings(subject: Subject, *, enabled: bool | None = None, retention: str | None = None,
+                            default_retention: str = DEFAULT_RETENTION) -> dict:
     """Switch API keys on/off and set the retention period; one audit event with before/after.
 
     Switching off deletes nothing: key endpoints answer that API keys are disabled and existing keys stop
     authenticating until they are switched back on. Returns the new settings.
     """
-    if not subject.may_any(*privileges.MANAGE_SECURITY):
-        raise unauthorized(subject, privileges.SETTINGS_UPDATE, privileges.MANAGE_SECURITY)
+    require(subject, privileges.SETTINGS_UPDATE, privileges.MANAGE_SECURITY)
     if retention is not None:
         retention = retention.strip()
         if problem := retention_problem(retention):
@@ -125,3 +129,32 @@ def update_api_key_settings(subject, *, enabled=None, retention=None, default_re
             audit.record(subject, "settings.update", target_type="settings", target_id="api_keys",
                          before=before, after=after)
     return after
+
+
+# ---------------------------------------------------------------- the settings page
+# What each license level adds, in the page's words.
+LEVELS = (
+    ("basic", "Basic", "Users, roles, REST API keys, the audit log and the Elasticsearch-compatible API."),
+    ("trial", "Trial", "Everything, including cross-cluster API keys, for 30 days; it can be started once."),
+    ("enterprise", "Enterprise", "Everything, including cross-cluster API keys, with no end date."),
+)
+
+
+@dataclass(frozen=True)
+class SettingsPage:
+    """Everything settings/_license.html and settings/_api_keys.html need."""
+
+    license: dict
+    days_left: int
+    api_keys: dict
+    levels: tuple = LEVELS
+    api_key_errors: dict = field(default_factory=dict)
+
+
+def settings_page(default_retention: str, *, api_keys: dict | None = None,
+                  api_key_errors: dict | None = None) -> SettingsPage:
+    """The page's data; `api_keys` keeps what was typed when it was refused (with `api_key_errors`)."""
+    state = license_state()
+    return SettingsPage(license=state, days_left=trial_days_left(state),
+                        api_keys=api_keys or api_key_settings(default_retention),
+                        api_key_errors=api_key_errors or {})

@@ -1,6 +1,7 @@
 """Users: create, change password, look up. Each operation takes the acting Subject."""
 
 import secrets
+from collections.abc import Iterable, Sequence
 
 from peewee import IntegrityError
 
@@ -12,6 +13,7 @@ from webapp.security import limits, privileges
 from webapp.security.descriptors.roles import ROLE_NAME_MAX_LENGTH
 from webapp.security.passwords import PasswordError, check_password_rules, hash_password
 from webapp.security.permissions import Permission
+from webapp.security.subject import Subject
 from webapp.services.access.authentication import basic_cache, check_password, role_descriptors_for
 from webapp.services.access.rights import require
 from webapp.services.audit import trail as audit
@@ -25,7 +27,7 @@ USERNAME_RULE = (
 )
 
 
-def username_problem(username):
+def username_problem(username: object) -> str | None:
     """ES's message when `username` breaks the naming rule, else None."""
     if (not isinstance(username, str) or not 1 <= len(username) <= 507
             or username != username.strip()
@@ -38,15 +40,16 @@ PASSWORD_REALMS = ("reserved", "native")
 
 
 
-def unknown_roles(role_names):
-    existing = {r.name for r in Role.select(Role.name).where(Role.name.in_(list(role_names)))}
+def unknown_roles(role_names: list[str]) -> list[str]:
+    """The names among `role_names` that no role has, in their order."""
+    existing = Role.existing_names(role_names)
     return [name for name in role_names if name not in existing]
 
 
 PROFILE_MAX_LENGTH = 1024  # the full_name and email columns
 
 
-def profile_problems(full_name=None, email=None):
+def profile_problems(full_name: str | None = None, email: str | None = None) -> dict[str, str]:
     """{field: message} for a full name or email the user table can't hold."""
     problems = {}
     for name, value in (("full_name", full_name), ("email", email)):
@@ -55,7 +58,7 @@ def profile_problems(full_name=None, email=None):
     return problems
 
 
-def roles_problem(roles):
+def roles_problem(roles: list[str]) -> str | None:
     """The message when a user can't hold these roles (too many, or a name no role can have), else None."""
     names = list(dict.fromkeys(roles))
     if (too_many := limits.roles_count_problem(len(names))):
@@ -71,14 +74,15 @@ def _first_generation():
     return secrets.randbelow(2**30) + 1
 
 
-def new_user_problems(username, password, full_name=None, email=None, roles=()):
+def new_user_problems(username: str, password: str, full_name: str | None = None, email: str | None = None,
+                      roles: Sequence[str] = ()) -> dict[str, str]:
     """{field: ES's message} for every reason a native user can't be created with these values."""
     fields = {}
     if message := username_problem(username):
         fields["username"] = message
     elif username in RESERVED_USERNAMES:
         fields["username"] = f"Username [{username}] is reserved and may not be used."
-    elif User.get_or_none((User.username == username) & (User.realm == "native")):
+    elif User.by_username(username, "native"):
         fields["username"] = f"user [{username}] already exists"
     try:
         check_password_rules(password)
@@ -90,7 +94,8 @@ def new_user_problems(username, password, full_name=None, email=None, roles=()):
     return fields
 
 
-def create_native_user(subject, username, password, roles=(), full_name=None, email=None, enabled=True):
+def create_native_user(subject: Subject, username: str, password: str, roles: Sequence[str] = (),
+                       full_name: str | None = None, email: str | None = None, enabled: bool = True) -> User:
     """Create a native user and return it."""
     require(subject, privileges.USER_PUT)
     fields = new_user_problems(username, password, full_name, email, roles)
@@ -113,7 +118,7 @@ def create_native_user(subject, username, password, roles=(), full_name=None, em
     return user
 
 
-def find_user(username, realm=None):
+def find_user(username: str, realm: str | None = None) -> User:
     """The user by name (in `realm`, else reserved, then native, then proxy); NotFound if none."""
     query = User.select().where(User.username == username)
     if realm:
@@ -125,7 +130,7 @@ def find_user(username, realm=None):
     return users[0]
 
 
-def set_password(subject, username, password, realm=None):
+def set_password(subject: Subject, username: str, password: str, realm: str | None = None) -> None:
     """Change a reserved/native user's password; ends their sessions and cached credentials."""
     # An API key acts for its owner but may not change the owner's password on its own (as in ES). The
     # privilege is checked before the lookup, so an unprivileged caller can't probe which users exist.
@@ -148,13 +153,13 @@ def set_password(subject, username, password, realm=None):
     return user
 
 
-def user_to_json(user, roles):
+def user_to_json(user: User, roles: Sequence[str]) -> dict:
     """A user as GET /_security/user returns it."""
     return {"username": user.username, "roles": list(roles), "full_name": user.full_name,
             "email": user.email, "metadata": user.metadata or {}, "enabled": user.enabled}
 
 
-def roles_by_user(users):
+def roles_by_user(users: Iterable[User]) -> dict[int, list[str]]:
     """{user id: [role names]} for several users in one query."""
     found = {user.id: [] for user in users}
     if found:
@@ -163,7 +168,7 @@ def roles_by_user(users):
     return found
 
 
-def get_users(subject, names=None):
+def get_users(subject: Subject, names: list[str] | None = None) -> dict[str, dict]:
     """{username: user json} of reserved and native users (all when `names` is None)."""
     require(subject, privileges.USER_GET)
     query = User.select().where(User.realm.in_(PASSWORD_REALMS)).order_by(User.username)
@@ -184,7 +189,7 @@ def _metadata_problem(metadata):
     return limits.metadata_size_problem(metadata, "user metadata")
 
 
-def would_lose_manage_security(subject, user, new_roles):
+def would_lose_manage_security(subject: Subject, user: User, new_roles: Iterable[str]) -> bool:
     """True when giving `user` the roles `new_roles` takes `manage_security` away from the actor themself."""
     if not subject.owns(user.username, user.realm):
         return False
@@ -201,8 +206,9 @@ def _guard_self(subject, user, confirmed, **change):
         raise SelfLockout("This change removes your own manage_security privilege; confirm to go ahead.")
 
 
-def put_user(subject, username, *, password=None, roles=None, full_name=None, email=None, metadata=None,
-             enabled=None, confirmed=False):
+def put_user(subject: Subject, username: str, *, password: str | None = None, roles: list[str] | None = None,
+             full_name: str | None = None, email: str | None = None, metadata: dict | None = None,
+             enabled: bool | None = None, confirmed: bool = False) -> bool:
     """Create or update a native user as PUT /_security/user does; returns True when created."""
     require(subject, privileges.USER_PUT)
     existing = User.get_or_none((User.username == username) & (User.realm.in_(PASSWORD_REALMS)))
@@ -264,7 +270,7 @@ def put_user(subject, username, *, password=None, roles=None, full_name=None, em
     return False
 
 
-def set_enabled(subject, username, enabled, realm=None):
+def set_enabled(subject: Subject, username: str, enabled: bool, realm: str | None = None) -> None:
     """Enable or disable a native user; disabling ends their sessions and stops their keys at once."""
     require(subject, privileges.USER_SET_ENABLED)
     user = find_user(username, realm)
@@ -285,12 +291,12 @@ def set_enabled(subject, username, enabled, realm=None):
     return User.get_by_id(user.id)
 
 
-def delete_user(subject, username, realm=None):
+def delete_user(subject: Subject, username: str, realm: str | None = None) -> bool:
     """Delete a native (or proxy) user; returns whether one existed. Their keys stop authenticating."""
     require(subject, privileges.USER_DELETE)
-    user = User.select().where((User.username == username) & (User.realm == (realm or "native"))).first()
+    user = User.by_username(username, realm or "native")
     if user is None:
-        reserved = User.get_or_none((User.username == username) & (User.realm == "reserved"))
+        reserved = User.by_username(username, "reserved")
         if reserved is not None:
             raise DomainError(f"user [{username}] is reserved and cannot be deleted")
         return False
@@ -306,7 +312,7 @@ def delete_user(subject, username, realm=None):
     return True
 
 
-def change_own_password(subject, current_password, new_password):
+def change_own_password(subject: Subject, current_password: str, new_password: str) -> None:
     """The account page's password change: the current password is required."""
     if subject.is_api_key or subject.realm not in PASSWORD_REALMS:
         raise DomainError("only reserved and native users have a password here")

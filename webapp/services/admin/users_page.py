@@ -2,6 +2,7 @@
 checks (password confirmation, email shape), and what deleting or disabling a user would stop."""
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from peewee import Tuple
@@ -11,8 +12,9 @@ from webapp.errors import DomainError, NotFound, ValidationFailed
 from webapp.model import ApiKey, User, UserRole
 from webapp.security import privileges
 from webapp.security.passwords import PasswordError, check_password_rules
+from webapp.security.subject import Subject
 from webapp.services.access.rights import require
-from webapp.services.admin import users
+from webapp.services.admin import roles_page, users
 
 PAGE_SIZES = (25, 50, 100)
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
@@ -36,9 +38,11 @@ class UserPage:
     size: int
     next_after: int | None
     first_page: bool
+    can_manage: bool = False  # the actor may create, change and delete users
 
 
-def user_page(subject, *, search="", role="", after=None, size=25):
+def user_page(subject: Subject, *, search: str = "", role: str = "", after: int | None = None,
+              size: int = 25) -> "UserPage":
     """One page of users (every realm) ordered by username and realm; keyset paging continues after the user
     with id `after`, so a page deep in a long list costs what the first one does."""
     require(subject, privileges.USER_GET)
@@ -60,7 +64,8 @@ def user_page(subject, *, search="", role="", after=None, size=25):
     found = found[:size]
     roles = users.roles_by_user(found)
     return UserPage(rows=[UserRow(user, roles[user.id]) for user in found], total=total, size=size,
-                    next_after=found[-1].id if more else None, first_page=after is None)
+                    next_after=found[-1].id if more else None, first_page=after is None,
+                    can_manage=subject.may_any(*privileges.MANAGE_SECURITY))
 
 
 @dataclass(frozen=True)
@@ -71,23 +76,24 @@ class UserDetail:
     roles: list
     active_keys: int
     is_self: bool
+    can_manage: bool = False  # the actor may change this page's user (profile, status, password, delete)
 
     @property
-    def editable(self):
+    def editable(self) -> bool:
         """Name, email and roles can be changed (native users only)."""
         return self.user.realm == "native"
 
     @property
-    def has_password(self):
+    def has_password(self) -> bool:
         return self.user.realm in users.PASSWORD_REALMS
 
     @property
-    def protected(self):
+    def protected(self) -> bool:
         """Can't be disabled or deleted: the reserved user, or the actor's own account."""
         return self.user.realm == "reserved" or self.is_self
 
 
-def find(username, realm):
+def find(username: str, realm: str) -> User:
     """The user with this username in this realm; NotFound otherwise."""
     user = User.get_or_none((User.username == (username or "")) & (User.realm == (realm or "")))
     if user is None:
@@ -95,7 +101,7 @@ def find(username, realm):
     return user
 
 
-def user_detail(subject, username, realm):
+def user_detail(subject: Subject, username: str, realm: str) -> "UserDetail":
     """A user, their roles, and how many of their API keys are active; NotFound when there is none."""
     require(subject, privileges.USER_GET)
     user = find(username, realm)
@@ -105,7 +111,22 @@ def user_detail(subject, username, realm):
         & (ApiKey.invalidated == False)  # noqa: E712 (SQL)
         & (ApiKey.expiration.is_null() | (ApiKey.expiration > now))).count()
     return UserDetail(user=user, roles=users.roles_by_user([user])[user.id], active_keys=active,
-                      is_self=subject.owns(user.username, user.realm))
+                      is_self=subject.owns(user.username, user.realm),
+                      can_manage=subject.may_any(*privileges.MANAGE_SECURITY))
+
+
+@dataclass(frozen=True)
+class UserForm:
+    """The create or edit form of a user: the user (None while creating) and the roles to choose from."""
+
+    detail: UserDetail | None
+    role_choices: list[tuple[str, bool]]  # (name, reserved) of every role
+
+
+def user_form(subject: Subject, username: str | None = None, realm: str = "") -> UserForm:
+    """The form for a new user (no `username`) or for an existing one (NotFound when there is none)."""
+    detail = user_detail(subject, username, realm) if username is not None else None
+    return UserForm(detail=detail, role_choices=roles_page.role_names(subject))
 
 
 def _form_problems(*, password=None, confirm_password=None, email=None):
@@ -117,7 +138,8 @@ def _form_problems(*, password=None, confirm_password=None, email=None):
     return fields
 
 
-def create_user(subject, *, username, password, confirm_password, full_name="", email="", roles=()):
+def create_user(subject: Subject, *, username: str, password: str, confirm_password: str, full_name: str = "",
+                email: str = "", roles: Sequence[str] = ()) -> User:
     """Create a native user from the "Create user" form; ValidationFailed names every field at fault."""
     require(subject, privileges.USER_PUT)
     fields = users.new_user_problems(username, password, full_name or None, email or None, roles)
@@ -128,7 +150,8 @@ def create_user(subject, *, username, password, confirm_password, full_name="", 
                                     email=email or None)
 
 
-def update_user(subject, username, realm, *, full_name="", email="", roles=(), confirmed=False):
+def update_user(subject: Subject, username: str, realm: str, *, full_name: str = "", email: str = "",
+                roles: Sequence[str] = (), confirmed: bool = False) -> User:
     """Change a native user's name, email and roles; SelfLockout when the actor would lose manage_security."""
     require(subject, privileges.USER_PUT)
     user = find(username, realm)
@@ -144,7 +167,7 @@ def update_user(subject, username, realm, *, full_name="", email="", roles=(), c
     return find(username, realm)
 
 
-def reset_password(subject, username, realm, password, confirm_password):
+def reset_password(subject: Subject, username: str, realm: str, password: str, confirm_password: str) -> None:
     """Set a user's password (ending their sessions); ValidationFailed beside the field at fault."""
     require(subject, privileges.USER_CHANGE_PASSWORD)
     user = find(username, realm)
@@ -158,7 +181,7 @@ def reset_password(subject, username, realm, password, confirm_password):
     return users.set_password(subject, user.username, password, realm=user.realm)
 
 
-def change_own_password(subject, current_password, password, confirm_password):
+def change_own_password(subject: Subject, current_password: str, password: str, confirm_password: str) -> User:
     """The account page's "Change password": current password, new one twice."""
     fields = _form_problems(password=password, confirm_password=confirm_password)
     if fields:
@@ -171,14 +194,14 @@ def change_own_password(subject, current_password, password, confirm_password):
         raise ValidationFailed(error.messages, fields={"password": " ".join(error.messages)}) from error
 
 
-def set_enabled(subject, username, realm, enabled):
+def set_enabled(subject: Subject, username: str, realm: str, enabled: bool) -> None:
     """Enable or disable a user; disabling ends their sessions and stops their API keys at once."""
     require(subject, privileges.USER_SET_ENABLED)
     user = find(username, realm)
     return users.set_enabled(subject, user.username, enabled, realm=user.realm)
 
 
-def deletion_preview(subject, username, realm):
+def deletion_preview(subject: Subject, username: str, realm: str) -> "UserDetail":
     """The user about to be deleted, with their active key count; DomainError when they can't be deleted."""
     require(subject, privileges.USER_DELETE)
     detail = user_detail(subject, username, realm)
@@ -189,7 +212,7 @@ def deletion_preview(subject, username, realm):
     return detail
 
 
-def delete_user(subject, username, realm):
+def delete_user(subject: Subject, username: str, realm: str) -> bool:
     """Delete a user; their sessions end and their API keys stop authenticating."""
     require(subject, privileges.USER_DELETE)
     user = find(username, realm)

@@ -1,38 +1,26 @@
-"""API keys: create, update, invalidate, and what a subject may see or change. Elasticsearch's rules.
+"""API keys: create, update, invalidate (the API's invalidate and the keys page's delete). Elasticsearch's rules.
 
-Every function takes the acting Subject and raises domain errors (services.errors) with ES's messages.
-Listing and searching live beside this module (key_search for the page, key_query for the Query API);
-both start from `visible_keys(subject)` so nobody sees a key they may not.
+Every function takes the acting Subject and raises domain errors (webapp.errors) with ES's messages. What a
+request must satisfy is in `checks`; who may see or change which key in `visibility`.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from webapp.clock import now_ms
-from webapp.errors import (
-    DomainError,
-    FeatureDisabled,
-    LicenseError,
-    NotFound,
-    ValidationFailed,
-    from_descriptor_error,
-    unauthorized,
-)
-from webapp.model import ApiKey, AuditEvent
+from webapp.errors import DomainError, NotFound, ValidationFailed, from_descriptor_error, unauthorized
+from webapp.model import ApiKey
 from webapp.model.db import database, is_sqlite
-from webapp.security import credentials, limits, privileges
-from webapp.security.descriptors.roles import (
-    DescriptorError,
-    access_to_role_descriptor,
-    parse_access,
-    parse_role_descriptors,
-)
+from webapp.security import credentials, privileges
+from webapp.security.descriptors.roles import DescriptorError, access_to_role_descriptor, parse_access
+from webapp.security.limits import MAX_IDS_PER_REQUEST
+from webapp.security.subject import Subject
 from webapp.services.access.rights import require
-from webapp.services.admin import settings
+from webapp.services.api_keys import checks, visibility
+from webapp.services.api_keys.checks import ensure_enabled, require_cross_cluster_license
 from webapp.services.audit import trail as audit
 
-MAX_NAME_LENGTH = 256
 UNSET = object()
-CROSS_CLUSTER_FEATURE = "advanced-remote-cluster-security"
+MAX_DELETE = MAX_IDS_PER_REQUEST  # the keys page deletes at most as many keys as the API invalidates
 
 
 @dataclass(frozen=True)
@@ -45,14 +33,14 @@ class CreatedKey:
     api_key: str
 
     @property
-    def encoded(self):
+    def encoded(self) -> str:
         return credentials.encode_credential(self.id, self.api_key)
 
     @property
-    def beats(self):
+    def beats(self) -> str:
         return f"{self.id}:{self.api_key}"
 
-    def to_json(self):
+    def to_json(self) -> dict:
         body = {"id": self.id, "name": self.name}
         if self.expiration is not None:
             body["expiration"] = self.expiration
@@ -60,193 +48,31 @@ class CreatedKey:
         return body
 
 
-# ---- checks shared by every entry point --------------------------------------------------------------
-
-def ensure_enabled():
-    if not settings.api_keys_enabled():
-        raise FeatureDisabled()
-
-
-def name_problems(name):
-    """ES's messages for a bad key name (an empty list when it is fine)."""
-    if name is None or (isinstance(name, str) and name == ""):
-        return ["api key name is required"]
-    if not isinstance(name, str):
-        return ["api key name must be a string"]
-    problems = []
-    if len(name) > MAX_NAME_LENGTH:
-        problems.append(f"api key name may not be more than {MAX_NAME_LENGTH} characters long")
-    if name != name.strip():
-        problems.append("api key name may not begin or end with whitespace")
-    if name.startswith("_"):
-        problems.append("api key name may not begin with an underscore")
-    return problems
-
-
-def metadata_problems(metadata):
-    if metadata is None:
-        return []
-    if not isinstance(metadata, dict):
-        return ["API key metadata must be an object"]
-    if any(str(key).startswith("_") for key in metadata):
-        return ["API key metadata keys may not start with [_]"]
-    if (too_large := limits.metadata_size_problem(metadata, "API key metadata")):
-        return [too_large]
-    return []
-
-
-def expiration_ms(expiration, now):
-    """Absolute expiry in ms from an ES time value like `30d`; None for no expiry."""
-    if expiration is None:
-        return None
+def _parse_access(access):
     try:
-        delta = settings.parse_duration_ms(expiration)
-    except ValueError as error:
-        raise DomainError(
-            f"failed to parse setting [expiration] with value [{expiration}] as a time value: "
-            "unit is missing or unrecognized", type="parse_exception", field="expiration") from error
-    # Like ES, whole seconds of the duration are added to now.
-    return now + (delta // 1000) * 1000
-
-
-def _validate(name=UNSET, metadata=None):
-    problems = []
-    if name is not UNSET:
-        problems += name_problems(name)
-    problems += metadata_problems(metadata)
-    if problems:
-        fields = {}
-        for problem in problems:
-            fields.setdefault("metadata" if "metadata" in problem else "name", problem)
-        raise ValidationFailed(problems, fields=fields)
-
-
-def _descriptors(body):
-    if isinstance(body, (dict, list)) and (too_many := limits.role_descriptors_count_problem(len(body))):
-        raise ValidationFailed([too_many], fields={"role_descriptors": too_many})
-    try:
-        return parse_role_descriptors(body or {}, for_api_key=True)
+        return parse_access(access)
     except DescriptorError as error:
-        raise from_descriptor_error(error, "role_descriptors") from error
-
-
-def _grants_nothing(descriptors):
-    return all(
-        not d.get("cluster") and not d.get("indices") and not d.get("applications") and not d.get("run_as")
-        and not d.get("remote_indices") and not d.get("remote_cluster")
-        for d in descriptors.values()
-    )
-
-
-def owner_snapshot(subject):
-    """The owner's current role descriptors, as stored in `limited_by` (descriptions stripped, like ES)."""
-    snapshot = {
-        name: {k: v for k, v in descriptor.items() if k != "description"}
-        for name, descriptor in sorted(subject.role_descriptors.items())
-    }
-    return [snapshot]
-
-
-def require_cross_cluster_license():
-    if not settings.cross_cluster_licensed():
-        raise LicenseError(
-            f"current license is non-compliant for [{CROSS_CLUSTER_FEATURE}]",
-            extra={"license.expired.feature": CROSS_CLUSTER_FEATURE},
-        )
-
-
-
-# ---- visibility ---------------------------------------------------------------------------------------
-
-def sees_all_keys(subject):
-    return subject.may_any(*privileges.SEE_EVERY_KEY)
-
-
-def manages_all_keys(subject):
-    return subject.may_any(*privileges.MANAGE_EVERY_KEY)
-
-
-def visible_keys(subject, query=None):
-    """A query of the keys `subject` may see: all of them, their own, or (an API key) only itself."""
-    query = ApiKey.select() if query is None else query
-    if sees_all_keys(subject):
-        return query
-    if subject.is_api_key:
-        return query.where(ApiKey.id == subject.api_key_id)
-    return query.where((ApiKey.owner_username == subject.username) & (ApiKey.owner_realm == subject.realm))
-
-
-def get_visible_key(subject, key_id):
-    """The key if the subject may see it; NotFound otherwise (no hint whether it exists)."""
-    ensure_enabled()
-    require(subject, privileges.API_KEY_GET)
-    key = visible_keys(subject).where(ApiKey.id == key_id).first() if isinstance(key_id, str) else None
-    if key is None:
-        raise NotFound(f"api key [{key_id}] not found")
-    return key
-
-
-def may_invalidate(subject, key):
-    """The rule the list's checkboxes and delete buttons follow, and invalidate enforces."""
-    if key.type == "cross_cluster" and not subject.may_any(*privileges.MANAGE_SECURITY):
-        return False
-    if manages_all_keys(subject):
-        return True
-    if not subject.may_any(*privileges.MANAGE_OWN_KEYS):
-        return False
-    if subject.is_api_key:
-        return key.id == subject.api_key_id
-    return subject.owns(key.owner_username, key.owner_realm)
-
-
-def may_update(subject, key, now=None):
-    """Owner only, by a user (not an API key), while the key is neither invalidated nor expired."""
-    now = now_ms() if now is None else now
-    if subject.is_api_key or not subject.owns(key.owner_username, key.owner_realm):
-        return False
-    if key.invalidated or (key.expiration is not None and key.expiration <= now):
-        return False
-    if key.type == "cross_cluster":
-        return subject.may_any(*privileges.MANAGE_SECURITY) and settings.cross_cluster_licensed()
-    return subject.may_any(*privileges.MANAGE_OWN_KEYS)
-
-
-def update_refusal(subject, key, now=None):
-    """Why `subject` can't update `key`, in words for the details view, or None."""
-    now = now_ms() if now is None else now
-    if subject.is_api_key:
-        return "API keys can't update API keys; sign in as the owner."
-    if not subject.owns(key.owner_username, key.owner_realm):
-        return "This key belongs to another user; only its owner can change it."
-    if key.invalidated:
-        return "This key has been invalidated and can no longer be changed."
-    if key.expiration is not None and key.expiration <= now:
-        return "This key has expired and can no longer be changed."
-    if key.type == "cross_cluster" and not subject.may_any(*privileges.MANAGE_SECURITY):
-        return "Changing a cross-cluster key needs the manage_security privilege."
-    if key.type == "cross_cluster" and not settings.cross_cluster_licensed():
-        return "Changing a cross-cluster key needs an enterprise license or an active trial."
-    if not subject.may_any(*privileges.MANAGE_OWN_KEYS):
-        return "Your roles don't allow changing API keys."
-    return None
+        raise from_descriptor_error(error, "access") from error
 
 
 # ---- create -------------------------------------------------------------------------------------------
 
-def create_api_key(subject, *, name, role_descriptors=None, expiration=None, metadata=None):
+def create_api_key(subject: Subject, *, name: object, role_descriptors: object = None,
+                   expiration: str | None = None, metadata: object = None) -> CreatedKey:
     """Create a REST key owned by `subject`; returns CreatedKey (the only time the secret is returned)."""
     ensure_enabled()
     require(subject, privileges.API_KEY_CREATE)
-    _validate(name, metadata)
-    descriptors = _descriptors(role_descriptors)
-    if subject.is_api_key and (role_descriptors is None or not descriptors or not _grants_nothing(descriptors)):
+    checks.validate(name, metadata)
+    descriptors = checks.descriptors(role_descriptors)
+    if subject.is_api_key and (role_descriptors is None or not descriptors or not checks.grants_nothing(descriptors)):
         raise DomainError("creating derived api keys requires an explicit role descriptor that is empty "
                           "(has no privileges)", field="role_descriptors")
     return _insert(subject, name=name, key_type="rest", descriptors=descriptors,
-                   limited_by=owner_snapshot(subject), access=None, expiration=expiration, metadata=metadata)
+                   limited_by=checks.owner_snapshot(subject), access=None, expiration=expiration, metadata=metadata)
 
 
-def create_cross_cluster_api_key(subject, *, name, access, expiration=None, metadata=None):
+def create_cross_cluster_api_key(subject: Subject, *, name: object, access: object, expiration: str | None = None,
+                                 metadata: object = None) -> CreatedKey:
     """Create a cross-cluster key (manage_security, enterprise or trial license, not via an API key)."""
     ensure_enabled()
     require(subject, privileges.CROSS_CLUSTER_CREATE)
@@ -254,11 +80,8 @@ def create_cross_cluster_api_key(subject, *, name, access, expiration=None, meta
         raise DomainError("authentication via API key not supported: "
                           "an API key cannot be used to create a cross-cluster API key")
     require_cross_cluster_license()
-    _validate(name, metadata)
-    try:
-        parsed = parse_access(access)
-    except DescriptorError as error:
-        raise from_descriptor_error(error, "access") from error
+    checks.validate(name, metadata)
+    parsed = _parse_access(access)
     return _insert(subject, name=name, key_type="cross_cluster",
                    descriptors={"cross_cluster": access_to_role_descriptor(parsed)}, limited_by=None,
                    access=parsed, expiration=expiration, metadata=metadata)
@@ -266,7 +89,7 @@ def create_cross_cluster_api_key(subject, *, name, access, expiration=None, meta
 
 def _insert(subject, *, name, key_type, descriptors, limited_by, access, expiration, metadata):
     now = now_ms()
-    expires = expiration_ms(expiration, now)
+    expires = checks.expiration_ms(expiration, now)
     secret = credentials.new_secret()
     metadata = metadata or {}
     with database.atomic():
@@ -316,27 +139,24 @@ def _changes(subject, key, *, role_descriptors, access, metadata, expiration, no
     """The new column values for `key` (the owner snapshot is refreshed on every update, as in ES)."""
     changes = {}
     if key.type == "rest":
-        changes["limited_by"] = owner_snapshot(subject)
+        changes["limited_by"] = checks.owner_snapshot(subject)
         if role_descriptors is not UNSET:
-            changes["role_descriptors"] = _descriptors(role_descriptors)
+            changes["role_descriptors"] = checks.descriptors(role_descriptors)
     elif access is not UNSET:
-        try:
-            parsed = parse_access(access)
-        except DescriptorError as error:
-            raise from_descriptor_error(error, "access") from error
+        parsed = _parse_access(access)
         changes["access"] = parsed
         changes["role_descriptors"] = {"cross_cluster": access_to_role_descriptor(parsed)}
     if metadata is not UNSET:
-        _validate(metadata=metadata)
+        checks.validate_metadata(metadata)
         changes["metadata"] = metadata or {}
         changes["managed"] = (metadata or {}).get("managed") is True
     if expiration is not UNSET and expiration is not None:
-        changes["expiration"] = expiration_ms(expiration, now)
+        changes["expiration"] = checks.expiration_ms(expiration, now)
     return {field: value for field, value in changes.items() if getattr(key, field) != value}
 
 
-def update_api_key(subject, key_id, *, role_descriptors=UNSET, access=UNSET, metadata=UNSET, expiration=UNSET,
-                   expected_type="rest"):
+def update_api_key(subject: Subject, key_id: object, *, role_descriptors: object = UNSET, access: object = UNSET,
+                   metadata: object = UNSET, expiration: object = UNSET, expected_type: str = "rest") -> bool:
     """Update one key the subject owns; returns True when something changed, False for a no-op."""
     _check_updater(subject, expected_type)
     now = now_ms()
@@ -355,14 +175,15 @@ def update_api_key(subject, key_id, *, role_descriptors=UNSET, access=UNSET, met
     return True
 
 
-def bulk_update_api_keys(subject, ids, *, role_descriptors=UNSET, metadata=UNSET, expiration=UNSET):
+def bulk_update_api_keys(subject: Subject, ids: list[str], *, role_descriptors: object = UNSET,
+                         metadata: object = UNSET, expiration: object = UNSET) -> dict:
     """Apply one update to several keys the subject owns: {updated, noops, errors?} as ES answers."""
     _check_updater(subject, "rest")
-    _check_ids_count(ids)
+    checks.check_ids_count(ids)
     if role_descriptors is not UNSET:
-        _descriptors(role_descriptors)  # fail the whole request on a bad descriptor, as ES does
+        checks.descriptors(role_descriptors)  # fail the whole request on a bad descriptor, as ES does
     if metadata is not UNSET:
-        _validate(metadata=metadata)
+        checks.validate_metadata(metadata)
     result = {"updated": [], "noops": []}
     errors = {}
     for key_id in dict.fromkeys(ids):
@@ -380,7 +201,8 @@ def bulk_update_api_keys(subject, ids, *, role_descriptors=UNSET, metadata=UNSET
 
 # ---- invalidate ---------------------------------------------------------------------------------------
 
-def invalidate_api_keys(subject, *, ids=None, name=None, username=None, realm_name=None, owner=False):
+def invalidate_api_keys(subject: Subject, *, ids: list[str] | None = None, name: str | None = None,
+                        username: str | None = None, realm_name: str | None = None, owner: bool = False) -> dict:
     """Invalidate the matching keys the subject may invalidate, in one statement and one transaction.
 
     Returns ES's body: invalidated_api_keys, previously_invalidated_api_keys, error_count, error_details.
@@ -388,24 +210,13 @@ def invalidate_api_keys(subject, *, ids=None, name=None, username=None, realm_na
     """
     ensure_enabled()
     require(subject, privileges.API_KEY_INVALIDATE)
-    _check_ids_count(ids)
+    checks.check_ids_count(ids)
     query = ApiKey.select(ApiKey.id, ApiKey.type, ApiKey.invalidated, ApiKey.owner_username,
                           ApiKey.owner_realm, ApiKey.name)
-    if ids:
-        query = query.where(ApiKey.id.in_(list(ids)))
-    if name:
-        query = query.where(_name_condition(name))
-    if username:
-        query = query.where(ApiKey.owner_username == username)
-    if realm_name:
-        query = query.where(ApiKey.owner_realm == realm_name)
+    query = visibility.selected(query, ids=ids, name=name, username=username, realm_name=realm_name)
     if owner:
-        if subject.is_api_key:
-            query = query.where(ApiKey.id == subject.api_key_id)
-        else:
-            query = query.where((ApiKey.owner_username == subject.username)
-                                & (ApiKey.owner_realm == subject.realm))
-    elif not manages_all_keys(subject):
+        query = query.where(visibility.own_keys(subject))
+    elif not visibility.manages_all_keys(subject):
         # manage_own_api_key: the request must be about the caller's own keys (ES's rule).
         own_user_filter = (username == subject.username and realm_name == subject.realm)
         own_key = subject.is_api_key and ids and list(ids) == [subject.api_key_id]
@@ -420,84 +231,90 @@ def invalidate_api_keys(subject, *, ids=None, name=None, username=None, realm_na
         query = query.order_by(ApiKey.id).for_update()
     with database.atomic():
         keys = list(query)
-        allowed = [k for k in keys if may_invalidate(subject, k)]
-        refused = [k for k in keys if not may_invalidate(subject, k)]
-        fresh = [k.id for k in allowed if not k.invalidated]
-        previously = [k.id for k in allowed if k.invalidated]
+        refusals = {k.id: reason for k in keys if (reason := visibility.invalidate_refusal(subject, k))}
+        allowed = [k for k in keys if k.id not in refusals]
+        fresh = [k for k in allowed if not k.invalidated]
         if fresh:
             ApiKey.update(invalidated=True, invalidation=now, version=ApiKey.version + 1).where(
-                ApiKey.id.in_(fresh) & (ApiKey.invalidated == False)  # noqa: E712 (SQL, not Python)
+                ApiKey.id.in_([k.id for k in fresh]) & (ApiKey.invalidated == False)  # noqa: E712 (SQL)
             ).execute()
-            AuditEvent.insert_many([
-                {"timestamp": now, "actor_username": subject.username, "actor_realm": subject.realm,
-                 "actor_api_key_id": subject.api_key_id, "address": subject.address,
-                 "action": "api_key.invalidate", "target_type": "api_key", "target_id": k.id,
-                 "outcome": "success", "before": {"invalidated": False, "name": k.name},
-                 "after": {"invalidated": True, "invalidation": now}, "count": 1}
-                for k in allowed if not k.invalidated
-            ]).execute()
+            audit.record_many(subject, "api_key.invalidate", target_type="api_key", timestamp=now, changes=[
+                (k.id, {"invalidated": False, "name": k.name}, {"invalidated": True, "invalidation": now})
+                for k in fresh])
     result = {
-        "invalidated_api_keys": fresh,
-        "previously_invalidated_api_keys": previously,
-        "error_count": len(refused),
+        "invalidated_api_keys": [k.id for k in fresh],
+        "previously_invalidated_api_keys": [k.id for k in allowed if k.invalidated],
+        "error_count": len(refusals),
     }
-    if refused:
-        result["error_details"] = [
-            {"type": "security_exception",
-             "reason": f"Cannot invalidate cross-cluster API key [{k.id}]. This requires [manage_security] "
-                       "cluster privilege or higher" if k.type == "cross_cluster"
-             else f"action [{privileges.API_KEY_INVALIDATE}] is unauthorized for API key [{k.id}]"}
-            for k in refused
-        ]
+    if refusals:
+        result["error_details"] = [_invalidate_error(key_id, reason) for key_id, reason in refusals.items()]
     return result
 
 
-def _check_ids_count(ids):
-    if ids and (too_many := limits.ids_count_problem(len(ids))):
-        raise ValidationFailed([too_many], fields={"ids": too_many})
+def _invalidate_error(key_id, refusal):
+    """ES's error detail for a key `invalidate_refusal` refused."""
+    if refusal == visibility.CROSS_CLUSTER_NEEDS_MANAGE_SECURITY:
+        reason = (f"Cannot invalidate cross-cluster API key [{key_id}]. This requires [manage_security] "
+                  "cluster privilege or higher")
+    else:
+        reason = f"action [{privileges.API_KEY_INVALIDATE}] is unauthorized for API key [{key_id}]"
+    return {"type": "security_exception", "reason": reason}
 
 
-def _name_condition(name):
-    """ES `name` filter: exact, or a prefix when it ends in `*` (`*` alone matches every name)."""
-    if name == "*":
-        return ApiKey.name.is_null(False)
-    if name.endswith("*") and "*" not in name[:-1]:
-        prefix = name[:-1]
-        return ApiKey.name.startswith(prefix)
-    return ApiKey.name == name
+# ---- the keys page's delete (invalidate, with reasons in words) -----------------------------------------
+
+@dataclass
+class DeleteOutcome:
+    deleted: list = field(default_factory=list)  # [(id, name)]
+    failed: list = field(default_factory=list)  # [(id, name or id, reason)]
+
+
+def check_delete_ids(ids: object) -> list[str]:
+    """The ids of a delete request, de-duplicated; ValidationFailed for none, too many or malformed ones."""
+    ids = [i for i in dict.fromkeys(ids or ()) if isinstance(i, str) and i]
+    if not all(checks.plausible_id(i) for i in ids):
+        message = "That isn't an API key id."
+        raise ValidationFailed([message], fields={"ids": message})
+    if not ids:
+        raise ValidationFailed(["Select at least one API key to delete."],
+                               fields={"ids": "Select at least one API key to delete."})
+    if len(ids) > MAX_DELETE:
+        message = f"Delete at most {MAX_DELETE} API keys at a time."
+        raise ValidationFailed([message], fields={"ids": message})
+    return ids
+
+
+def keys_to_delete(subject: Subject, ids: object) -> list[ApiKey]:
+    """The visible keys among `ids` (for the confirmation), newest first."""
+    ids = check_delete_ids(ids)
+    return list(visibility.visible_keys(subject).where(ApiKey.id.in_(ids)).order_by(ApiKey.creation.desc()))
+
+
+def delete_keys(subject: Subject, ids: object) -> DeleteOutcome:
+    """Invalidate `ids` in one statement, scoped by the caller's rights; a DeleteOutcome naming each failure."""
+    ids = check_delete_ids(ids)
+    result = invalidate_api_keys(subject, ids=ids, owner=not visibility.manages_all_keys(subject))
+    visible = {key.id: key for key in visibility.visible_keys(subject).where(ApiKey.id.in_(ids))}
+    outcome = DeleteOutcome()
+    done = set(result["invalidated_api_keys"]) | set(result["previously_invalidated_api_keys"])
+    for key_id in ids:
+        key = visible.get(key_id)
+        if key_id in done:
+            outcome.deleted.append((key_id, key.name if key else key_id))
+        elif key is None:
+            outcome.failed.append((key_id, key_id, "no such API key"))
+        else:
+            reason = visibility.invalidate_refusal(subject, key) or visibility.ANOTHER_USERS_KEY
+            outcome.failed.append((key_id, key.name, reason))
+    return outcome
 
 
 # ---- shapes -------------------------------------------------------------------------------------------
 
-def audit_view(key):
+def audit_view(key: ApiKey) -> dict:
     """What the audit trail keeps of a key: everything but the secret hash."""
     return {
         "name": key.name, "type": key.type, "owner": f"{key.owner_username}@{key.owner_realm}",
         "expiration": key.expiration, "invalidated": key.invalidated, "role_descriptors": key.role_descriptors,
         "access": key.access, "metadata": key.metadata,
     }
-
-
-def key_to_json(key, *, with_limited_by=False):
-    """The ApiKey object as Elasticsearch's get/query APIs return it."""
-    body = {
-        "id": key.id,
-        "name": key.name,
-        "type": key.type,
-        "creation": key.creation,
-        "invalidated": key.invalidated,
-        "username": key.owner_username,
-        "realm": key.owner_realm,
-        "realm_type": key.owner_realm_type,
-        "metadata": key.metadata or {},
-        "role_descriptors": key.role_descriptors or {},
-    }
-    if key.expiration is not None:
-        body["expiration"] = key.expiration
-    if key.invalidated and key.invalidation is not None:
-        body["invalidation"] = key.invalidation
-    if key.type == "cross_cluster":
-        body["access"] = key.access or {}
-    elif with_limited_by:
-        body["limited_by"] = key.limited_by or []
-    return body

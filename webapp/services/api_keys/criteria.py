@@ -6,10 +6,13 @@ ValidationFailed whose `fields` name the control it belongs to, in words for the
 """
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from typing import Literal
 
 from webapp.errors import ValidationFailed
-from webapp.services.api_keys import commands as api_keys
+from webapp.security.subject import Subject
+from webapp.services.api_keys import visibility
 
 PAGE_SIZES = (25, 50, 100)
 SORTS = ("name", "type", "owner", "realm", "created", "status", "last_used")
@@ -35,7 +38,7 @@ class SearchTerms:
     too_short: tuple = ()  # substrings left out because the index can't look them up
 
     @property
-    def any(self):
+    def any(self) -> bool:
         return bool(self.text or self.names or self.owners or self.types or self.statuses)
 
 
@@ -50,27 +53,27 @@ class KeyCriteria:
     size: int = 25
 
     @property
-    def is_filtered(self):
+    def is_filtered(self) -> bool:
         return bool(self.terms.any or self.type or self.status or self.owners)
 
     @property
-    def effective_type(self):
+    def effective_type(self) -> str | Literal[False] | None:
         """The one type asked for by the filter and the terms; None for any; False when they conflict."""
         asked = {t for t in (self.type, *self.terms.types) if t}
         return None if not asked else asked.pop() if len(asked) == 1 else False
 
     @property
-    def effective_status(self):
+    def effective_status(self) -> str | Literal[False] | None:
         """Like effective_type; "expiring" keys are also "active", so asking for both means expiring."""
         asked = {s for s in (self.status, *self.terms.statuses) if s}
         if asked == {"active", "expiring"}:
             return "expiring"
         return None if not asked else asked.pop() if len(asked) == 1 else False
 
-    def without_search(self):
+    def without_search(self) -> "KeyCriteria":
         return replace(self, terms=replace(self.terms, text=(), names=()))
 
-    def with_status(self, status):
+    def with_status(self, status: str) -> "KeyCriteria":
         return replace(self, status=status, terms=replace(self.terms, statuses=()))
 
 
@@ -82,7 +85,7 @@ def _unquote(value):
     return value[1:-1] if len(value) >= 2 and value[0] == value[-1] == '"' else value
 
 
-def parse_search(text):
+def parse_search(text: str | None) -> SearchTerms:
     """SearchTerms from the search box; ValidationFailed (field `q`) with a message for a bad term."""
     text = (text or "").strip()
     if len(text) > MAX_SEARCH_LENGTH:
@@ -131,13 +134,15 @@ def _substring(found, kind, value):
         found[kind].append(value)
 
 
-def parse_owner(value):
+def parse_owner(value: str | None) -> tuple[str, str] | None:
     """("alice", "native") from "alice@native"; None when it has no realm."""
     username, at, realm = (value or "").rpartition("@")
     return (username, realm) if at and username and realm else None
 
 
-def build_criteria(subject, q="", type="", status="", owners=(), sort="", direction="", size=None):
+def build_criteria(subject: Subject, q: str | None = "", type: str | None = "", status: str | None = "",
+                   owners: Iterable[str] | None = (), sort: str | None = "", direction: str | None = "",
+                   size: int | str | None = None) -> KeyCriteria:
     """KeyCriteria from the list's query parameters; ValidationFailed naming each control that is wrong."""
     problems = {}
     try:
@@ -147,7 +152,7 @@ def build_criteria(subject, q="", type="", status="", owners=(), sort="", direct
         terms = SearchTerms()
     if type and type not in TYPES:
         problems["type"] = "Choose Personal, Cross-cluster or Managed."
-    sees_all = api_keys.sees_all_keys(subject)
+    sees_all = visibility.sees_all_keys(subject)
     if status and status not in STATUSES:
         problems["status"] = "Choose Active, Expiring within 7 days or Expired."
     if "invalidated" in (status, *terms.statuses) and not sees_all:

@@ -1,4 +1,4 @@
-"""One API key in full for the details view, what a caller may do on the keys page, and deleting keys.
+"""One API key in full for the details view, and what a caller may do on the keys page.
 
 Effective privileges are put in plain words from the same rules that decide them
 (security.permissions): assigned descriptors intersected with the owner snapshot (`limited_by`).
@@ -7,17 +7,16 @@ Effective privileges are put in plain words from the same rules that decide them
 from dataclasses import dataclass, field
 
 from webapp.clock import now_ms
-from webapp.errors import NotFound, ValidationFailed
-from webapp.model import ApiKey, User
+from webapp.errors import NotFound
+from webapp.model import ApiKey, Role, User, UserRole
 from webapp.security import privileges
-from webapp.security.limits import MAX_IDS_PER_REQUEST
 from webapp.security.permissions import Permission, descriptor_list, effective_key_permission
 from webapp.security.privileges import cluster_privilege_implies
-from webapp.services.access.authentication import role_descriptors_for, role_names_of
+from webapp.security.subject import Subject
 from webapp.services.admin import settings
-from webapp.services.api_keys import commands as api_keys
+from webapp.services.api_keys import visibility
+from webapp.services.api_keys.checks import MAX_ID_LENGTH, owner_snapshot, plausible_id
 
-MAX_DELETE = MAX_IDS_PER_REQUEST  # the same bound as the API's invalidate
 READ_ONLY_BOILERPLATE = {"read-only-role": {"cluster": [], "indices": [{"names": ["*"], "privileges": ["read"]}]}}
 WRITE_ONLY_BOILERPLATE = {"write-only-role": {"cluster": [], "indices": [{"names": ["*"], "privileges": ["write"]}]}}
 DEFAULT_ACCESS = {"search": [{"names": ["*"]}], "replication": [{"names": ["*"]}]}
@@ -33,38 +32,33 @@ class KeyRights:
     may_create_cross_cluster: bool
 
     @property
-    def read_only(self):
+    def read_only(self) -> bool:
         return not self.may_create
 
 
-def rights_of(subject):
+def rights_of(subject: Subject) -> KeyRights:
     """The KeyRights of `subject` (no database access beyond the license setting)."""
     may_create = subject.may_any(*privileges.MANAGE_OWN_KEYS) and not subject.is_api_key
     return KeyRights(
-        sees_all=api_keys.sees_all_keys(subject),
-        manages_all=api_keys.manages_all_keys(subject),
+        sees_all=visibility.sees_all_keys(subject),
+        manages_all=visibility.manages_all_keys(subject),
         may_create=may_create,
         may_create_cross_cluster=(may_create and subject.may_any(*privileges.MANAGE_SECURITY)
                                   and settings.cross_cluster_licensed()),
     )
 
 
-def own_descriptors(subject):
+def own_descriptors(subject: Subject) -> dict:
     """The caller's own role descriptors in the shape a key's `role_descriptors` accepts: no description, and
     no reserved (`_`) metadata, which API-key descriptors may not carry."""
     found = {}
-    for name, descriptor in api_keys.owner_snapshot(subject)[0].items():
+    for name, descriptor in owner_snapshot(subject)[0].items():
         kept = {k: v for k, v in descriptor.items() if k not in ("description", "transient_metadata", "metadata")}
         metadata = {k: v for k, v in (descriptor.get("metadata") or {}).items() if not str(k).startswith("_")}
         if metadata:
             kept["metadata"] = metadata
         found[name] = kept
     return found
-
-
-def _plausible_id(key_id):
-    """Ids are short printable strings; anything else can't name a key (and PostgreSQL rejects NUL)."""
-    return isinstance(key_id, str) and 0 < len(key_id) <= 64 and all(32 < ord(c) < 127 for c in key_id)
 
 
 @dataclass
@@ -78,21 +72,21 @@ class KeyDetails:
     effective: list = field(default_factory=list)  # sentences
 
 
-def key_details(subject, key_id, now=None):
+def key_details(subject: Subject, key_id: str, now: int | None = None) -> KeyDetails:
     """The key `key_id` if the subject may see it (NotFound otherwise), with everything the view shows."""
     now = now_ms() if now is None else now
-    if not _plausible_id(key_id):
-        raise NotFound(f"api key [{key_id[:64]}] not found")
-    key = api_keys.get_visible_key(subject, key_id)
-    owner = User.get_or_none((User.username == key.owner_username) & (User.realm == key.owner_realm))
+    if not plausible_id(key_id):
+        raise NotFound(f"api key [{key_id[:MAX_ID_LENGTH]}] not found")
+    key = visibility.get_visible_key(subject, key_id)
+    owner = User.by_username(key.owner_username, key.owner_realm)
     owner_state = "deleted" if owner is None else "enabled" if owner.enabled else "disabled"
-    refusal = api_keys.update_refusal(subject, key, now)
+    refusal = visibility.update_refusal(subject, key, now)
     rights = rights_of(subject)
     if rights.read_only and refusal is None:
         refusal = "Your roles let you look at API keys but not change them."
     return KeyDetails(
         key=key, rights=rights, owner_state=owner_state,
-        editable=refusal is None and api_keys.may_update(subject, key, now), refusal=refusal,
+        editable=refusal is None, refusal=refusal,
         snapshot_differs=_snapshot_differs(key, owner), effective=describe_effective(key),
     )
 
@@ -101,7 +95,7 @@ def _snapshot_differs(key, owner):
     """Elasticsearch semantics: a key keeps its owner snapshot until updated, even when the roles change."""
     if key.type != "rest" or owner is None:
         return None
-    descriptors = role_descriptors_for(role_names_of(owner))
+    descriptors = Role.descriptors_of(UserRole.names_held_by(owner))
     current = [{name: {k: v for k, v in d.items() if k != "description"} for name, d in sorted(descriptors.items())}]
     return current != (key.limited_by or [{}])
 
@@ -130,7 +124,7 @@ def _index_sentences(descriptors):
     return lines
 
 
-def describe_effective(key):
+def describe_effective(key: ApiKey) -> list[str]:
     """What `key` may do, as sentences a person can read."""
     if key.type == "cross_cluster":
         access = key.access or {}
@@ -168,52 +162,3 @@ def describe_effective(key):
     if not any(entry for d in assigned for entry in (d.get("indices") or ())):
         lines.append("No index privileges.")
     return lines
-
-
-# ---- delete (invalidate) ----------------------------------------------------------------------------
-
-@dataclass
-class DeleteOutcome:
-    deleted: list = field(default_factory=list)  # [(id, name)]
-    failed: list = field(default_factory=list)  # [(id, name or id, reason)]
-
-
-def check_delete_ids(ids):
-    """The ids of a delete request, de-duplicated; ValidationFailed for none, too many or malformed ones."""
-    ids = [i for i in dict.fromkeys(ids or ()) if isinstance(i, str) and i]
-    if not all(_plausible_id(i) for i in ids):
-        message = "That isn't an API key id."
-        raise ValidationFailed([message], fields={"ids": message})
-    if not ids:
-        raise ValidationFailed(["Select at least one API key to delete."],
-                               fields={"ids": "Select at least one API key to delete."})
-    if len(ids) > MAX_DELETE or any(len(i) > 64 for i in ids):
-        message = f"Delete at most {MAX_DELETE} API keys at a time."
-        raise ValidationFailed([message], fields={"ids": message})
-    return ids
-
-
-def keys_to_delete(subject, ids):
-    """The visible keys among `ids` (for the confirmation), newest first."""
-    ids = check_delete_ids(ids)
-    return list(api_keys.visible_keys(subject).where(ApiKey.id.in_(ids)).order_by(ApiKey.creation.desc()))
-
-
-def delete_keys(subject, ids):
-    """Invalidate `ids` in one statement, scoped by the caller's rights; a DeleteOutcome naming each failure."""
-    ids = check_delete_ids(ids)
-    result = api_keys.invalidate_api_keys(subject, ids=ids, owner=not api_keys.manages_all_keys(subject))
-    names = {key.id: key for key in api_keys.visible_keys(subject).where(ApiKey.id.in_(ids))}
-    outcome = DeleteOutcome()
-    done = set(result["invalidated_api_keys"]) | set(result["previously_invalidated_api_keys"])
-    for key_id in ids:
-        key = names.get(key_id)
-        if key_id in done:
-            outcome.deleted.append((key_id, key.name if key else key_id))
-        elif key is None:
-            outcome.failed.append((key_id, key_id, "no such API key"))
-        elif key.type == "cross_cluster" and not subject.may_any(*privileges.MANAGE_SECURITY):
-            outcome.failed.append((key_id, key.name, "deleting a cross-cluster key needs manage_security"))
-        else:
-            outcome.failed.append((key_id, key.name, "it belongs to another user"))
-    return outcome

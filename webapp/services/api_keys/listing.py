@@ -1,6 +1,6 @@
 """The keys page's list: search terms, filters, sort, cursor paging and totals, all as bounded indexed SQL.
 
-Everything starts from `api_keys.visible_keys(subject)`. Pages are keyset-paged on the sort columns plus
+Everything starts from `visibility.visible_keys(subject)`. Pages are keyset-paged on the sort columns plus
 `creation` and `id` (unique), so any depth costs the same. Totals come from `api_key_tally` (per-owner
 counts kept by triggers, schema v2) where the filters allow; status filters count an index range that the
 retention purge keeps short; searches count up to COUNT_CAP. Substring search goes through the trigram
@@ -9,6 +9,7 @@ CANDIDATE_LIMIT rows is instead checked row by row while walking the sort index,
 within a bounded number of rows. The rules for parsing what a person types live in key_terms.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from peewee import SQL, Tuple, fn
@@ -17,9 +18,11 @@ from webapp.clock import DAY_MS, now_ms
 from webapp.model import ApiKey, ApiKeyTally, User
 from webapp.model.db import database, is_sqlite
 from webapp.security import privileges
+from webapp.security.subject import Subject
 from webapp.services.access.rights import require
-from webapp.services.api_keys import commands as api_keys
 from webapp.services.api_keys import paging as key_paging
+from webapp.services.api_keys import visibility
+from webapp.services.api_keys.checks import ensure_enabled
 from webapp.services.api_keys.criteria import PAGE_SIZES, SORTS, KeyCriteria, SearchTerms, build_criteria, parse_search
 from webapp.services.api_keys.details import rights_of
 
@@ -42,11 +45,11 @@ class Total:
     kind: str = "exact"
 
     @property
-    def exact(self):
+    def exact(self) -> bool:
         return self.kind == "exact"
 
     @property
-    def label(self):
+    def label(self) -> str:
         noun = "API key" if self.n == 1 else "API keys"
         if self.kind == "more":
             return f"More than {self.n:,} {noun}"
@@ -74,21 +77,22 @@ class _Plan:
     owners: set | None = None  # the owner filter and owner: terms, resolved to (username, realm) pairs
     searching: bool = False
     candidates: bool = False  # the search resolved to a short list of ids through the trigram index
-    source: tuple | None = None  # (FROM clause, parameters) that drives the query from that list
+    source: object = None  # a Peewee FROM (key_paging.candidate_source) that drives the query from that list
     fts_query: str | None = None
     impossible: bool = False
 
 
 # ---- entry points -----------------------------------------------------------------------------------
 
-def search_keys(subject, criteria, *, after=None, before=None, now=None):
+def search_keys(subject: Subject, criteria: KeyCriteria, *, after: str | None = None, before: str | None = None,
+                now: int | None = None) -> KeyPage:
     """One page of the keys `subject` may see that match `criteria`, with the total and paging cursors."""
     _check(subject)
     cursor = key_paging.decode_cursor(criteria, after or before) if (after or before) else None
     now = now_ms() if now is None else now
     everything = _tally_total(subject, []) if _tally_usable(subject) else int(visible_keys_exist(subject))
     page = KeyPage(criteria=criteria, any_keys=everything > 0, rights=rights_of(subject),
-                   owner_choices=_owner_universe(subject, OWNER_CHOICES_LIMIT) if api_keys.sees_all_keys(subject)
+                   owner_choices=_owner_universe(subject, OWNER_CHOICES_LIMIT) if visibility.sees_all_keys(subject)
                    else [])
     plan = _plan(subject, criteria, now)
     if plan.impossible:
@@ -107,7 +111,7 @@ def search_keys(subject, criteria, *, after=None, before=None, now=None):
     return page
 
 
-def count_keys(subject, criteria, now=None):
+def count_keys(subject: Subject, criteria: KeyCriteria, now: int | None = None) -> Total:
     """The Total for `criteria` alone (what the page shows above the table)."""
     _check(subject)
     now = now_ms() if now is None else now
@@ -115,7 +119,7 @@ def count_keys(subject, criteria, now=None):
     return Total(0) if plan.impossible else _count(subject, criteria, plan, now)[0]
 
 
-def owner_choices(subject):
+def owner_choices(subject: Subject) -> list[tuple[str, str]]:
     """(username, realm) of every owner with keys the subject may see, for the owner filter; bounded."""
     _check(subject)
     return _owner_universe(subject, OWNER_CHOICES_LIMIT)
@@ -123,7 +127,7 @@ def owner_choices(subject):
 
 def _owner_universe(subject, limit=None):
     """Owners with keys (from the tally: a few rows per owner, never a scan of the keys)."""
-    if not api_keys.sees_all_keys(subject):
+    if not visibility.sees_all_keys(subject):
         return [subject.owner]
     rows = (ApiKeyTally.select(ApiKeyTally.owner_username, ApiKeyTally.owner_realm)
             .where(ApiKeyTally.n > 0).distinct()
@@ -131,7 +135,7 @@ def _owner_universe(subject, limit=None):
     return [(row.owner_username, row.owner_realm) for row in rows]
 
 
-def owner_states(keys):
+def owner_states(keys: Iterable[ApiKey]) -> dict[tuple[str, str], str]:
     """{(username, realm): "enabled" | "disabled" | "deleted"} for the owners of `keys` (one query)."""
     pairs = sorted({(key.owner_username, key.owner_realm) for key in keys})
     if not pairs:
@@ -142,13 +146,13 @@ def owner_states(keys):
     return {pair: ("enabled" if found[pair] else "disabled") if pair in found else "deleted" for pair in pairs}
 
 
-def visible_keys_exist(subject):
-    return api_keys.visible_keys(subject, ApiKey.select(ApiKey.id)).where(
+def visible_keys_exist(subject: Subject) -> bool:
+    return visibility.visible_keys(subject, ApiKey.select(ApiKey.id)).where(
         ApiKey.invalidated == False).limit(1).exists()  # noqa: E712 (SQL)
 
 
 def _check(subject):
-    api_keys.ensure_enabled()
+    ensure_enabled()
     require(subject, privileges.API_KEY_QUERY)
 
 
@@ -249,7 +253,7 @@ def _tally_usable(subject):
 
 def _tally_total(subject, conditions):
     query = ApiKeyTally.select(fn.COALESCE(fn.SUM(ApiKeyTally.n), 0))
-    if subject is not None and not api_keys.sees_all_keys(subject):
+    if subject is not None and not visibility.sees_all_keys(subject):
         query = query.where(_owner_condition([subject.owner], ApiKeyTally.owner_username,
                                              ApiKeyTally.owner_realm))
     for condition in conditions or [ApiKeyTally.invalidated == False]:  # noqa: E712 (SQL)
@@ -271,7 +275,7 @@ def _count(subject, criteria, plan, now):
     """(Total, how many keys the filters other than free text leave, when known cheaply)."""
     if plan.searching and not plan.candidates:
         return _count_common_term(subject, criteria, plan, now)
-    base = api_keys.visible_keys(subject, ApiKey.select(ApiKey.id)).where(*plan.conditions)
+    base = visibility.visible_keys(subject, ApiKey.select(ApiKey.id)).where(*plan.conditions)
     status = criteria.effective_status
     if plan.candidates or status in ("expiring", "expired") or not _tally_usable(subject):
         # At most CANDIDATE_LIMIT ids, or an expiry range the retention purge keeps short.
@@ -281,14 +285,14 @@ def _count(subject, criteria, plan, now):
     if status == "active":
         # Active = not invalidated minus expired; expired keys are few (the retention purge removes them).
         expired = _plan(subject, criteria.with_status("expired"), now).conditions
-        tally -= api_keys.visible_keys(subject, ApiKey.select(ApiKey.id)).where(*expired).count()
+        tally -= visibility.visible_keys(subject, ApiKey.select(ApiKey.id)).where(*expired).count()
     return Total(tally), tally
 
 
 def _count_common_term(subject, criteria, plan, now):
     """A term too common to list through the index: exact when the other filters leave few keys, else capped."""
     narrowed = _count(subject, criteria.without_search(), _plan(subject, criteria.without_search(), now), now)[1]
-    base = api_keys.visible_keys(subject, ApiKey.select(ApiKey.id)).where(*plan.conditions)
+    base = visibility.visible_keys(subject, ApiKey.select(ApiKey.id)).where(*plan.conditions)
     if narrowed <= EXACT_COUNT_LIMIT or not plan.fts_query:
         if narrowed <= EXACT_COUNT_LIMIT:
             return Total(base.count()), narrowed
@@ -300,12 +304,9 @@ def _count_common_term(subject, criteria, plan, now):
 def _capped_through_index(subject, criteria, plan, now):
     """Count a common term by walking the trigram index's matches (at most FTS_SCAN_LIMIT of them)."""
     conditions = _plan(subject, criteria.without_search(), now).conditions
-    inner = api_keys.visible_keys(subject, ApiKey.select(SQL("1"))).where(*conditions).limit(COUNT_CAP + 1)
+    inner = visibility.visible_keys(subject, ApiKey.select(SQL("1"))).where(*conditions).limit(COUNT_CAP + 1)
     # The index's matches drive the join, so the count stops after COUNT_CAP + 1 keys.
-    source = ('FROM (SELECT rowid AS seq FROM api_key_fts WHERE api_key_fts MATCH ? LIMIT ?) AS f '
-              'CROSS JOIN api_key_search AS s ON s.seq = f.seq '
-              'CROSS JOIN "api_key" AS "t1" ON "t1"."id" = s.key_id', [plan.fts_query, FTS_SCAN_LIMIT])
-    n = key_paging.count(inner, _Plan([], source=source))
+    n = key_paging.count(inner, _Plan([], source=key_paging.trigram_source(plan.fts_query, FTS_SCAN_LIMIT)))
     if n > COUNT_CAP:
         return Total(COUNT_CAP, "more")
     beyond = database.execute_sql("SELECT rowid FROM api_key_fts WHERE api_key_fts MATCH ? LIMIT 1 OFFSET ?",

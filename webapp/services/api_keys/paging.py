@@ -7,15 +7,22 @@ index range. A cursor is the boundary row's sort values, with the sort it belong
 import base64
 import binascii
 import json
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from peewee import SQL, NodeList, Tuple, fn
+from peewee import JOIN, SQL, CursorWrapper, Entity, Expression, Join, ModelSelect, NodeList, Table, Tuple, fn
 
 from webapp.errors import ValidationFailed
 from webapp.model import ApiKey
-from webapp.model.db import database, is_sqlite
+from webapp.model.db import is_sqlite
 from webapp.security import limits
-from webapp.services.api_keys import commands as api_keys
+from webapp.security.subject import Subject
+from webapp.services.api_keys import visibility
+from webapp.services.api_keys.criteria import KeyCriteria
 from webapp.services.schema.upgrade import NEVER_EXPIRES
+
+if TYPE_CHECKING:  # listing imports this module
+    from webapp.services.api_keys.listing import _Plan
 
 EXPIRY = fn.COALESCE(ApiKey.expiration, SQL(str(NEVER_EXPIRES)))  # literal, to match the index expression
 LAST_USED = fn.COALESCE(ApiKey.last_used, SQL("0"))
@@ -30,34 +37,44 @@ SORT_KEYS = {
 }
 
 
-TABLE = 'FROM "api_key" AS "t1"'
+# The trigram index's row numbers (schema/upgrade.py): seq -> key id; the FTS5 table is keyed by seq.
+SEARCH_ROWS = Table("api_key_search", ("seq", "key_id")).alias("s")
+TRIGRAMS = Table("api_key_fts", ("rowid", "api_key_fts"))  # FTS5: the hidden column named like the table
 
 
-def candidate_source(seqs):
-    """A FROM clause driven by the trigram index's row numbers: without statistics SQLite can't know the list
-    is short and would scan the table probing it, so CROSS JOIN fixes the order."""
-    return ('FROM json_each(?) AS candidate CROSS JOIN api_key_search AS s ON s.seq = candidate.value '
-            'CROSS JOIN "api_key" AS "t1" ON "t1"."id" = s.key_id', [json.dumps(seqs)])
+def _through_search_rows(rows, seq):
+    """`rows` CROSS JOIN api_key_search CROSS JOIN api_key: the keys whose seq `rows` lists, in that order.
+
+    CROSS JOIN fixes the join order in SQLite: without statistics it can't know the list is short and would
+    otherwise scan the table probing it."""
+    matched = Join(rows, SEARCH_ROWS, JOIN.CROSS, on=SEARCH_ROWS.seq == seq)
+    return Join(matched, ApiKey, JOIN.CROSS, on=ApiKey.id == SEARCH_ROWS.key_id)
 
 
-def _sql(query, plan):
-    sql, params = query.sql()
-    if plan.source is None:
-        return sql, params
-    clause, extra = plan.source
-    assert TABLE in sql
-    return sql.replace(TABLE, clause, 1), [*extra, *params]
+def candidate_source(seqs: Sequence[int]) -> Join:
+    """The keys with these trigram-index row numbers, driven by the list (a FROM for `execute` and `count`)."""
+    return _through_search_rows(fn.json_each(json.dumps(seqs)).alias("candidate"), Entity("candidate", "value"))
 
 
-def execute(query, plan):
-    """Run a Peewee query over api_key, from the plan's own source when it has one."""
-    return database.execute_sql(*_sql(query, plan))
+def trigram_source(fts_query: str, scan_limit: int) -> Join:
+    """The keys among the first `scan_limit` matches of an FTS5 query, driven by the index's matches."""
+    matches = (TRIGRAMS.select(TRIGRAMS.rowid.alias("seq"))
+               .where(Expression(TRIGRAMS.api_key_fts, "MATCH", fts_query)).limit(scan_limit).alias("f"))
+    return _through_search_rows(matches, matches.c.seq)
 
 
-def count(query, plan):
-    """COUNT(*) of a query (its LIMIT kept), from the plan's source."""
-    sql, params = _sql(query, plan)
-    return database.execute_sql(f"SELECT COUNT(*) FROM ({sql}) AS matching", params).fetchone()[0]
+def _from_source(query, plan):
+    return query if plan.source is None else query.from_(plan.source)
+
+
+def execute(query: ModelSelect, plan: "_Plan") -> CursorWrapper:
+    """Rows (tuples) of a Peewee query over api_key, from the plan's own source when it has one."""
+    return _from_source(query, plan).tuples().execute()
+
+
+def count(query: ModelSelect, plan: "_Plan") -> int:
+    """COUNT of a query (its LIMIT kept), from the plan's source."""
+    return _from_source(query, plan).count()
 
 
 def _hidden(key):
@@ -79,12 +96,13 @@ def _after(keys, values, descending, sort_first):
     return position < bound if descending else position > bound
 
 
-def page_ids(subject, criteria, plan, cursor, *, backward, sort_first):
+def page_ids(subject: Subject, criteria: KeyCriteria, plan: "_Plan", cursor: list | None, *, backward: bool,
+             sort_first: bool) -> tuple[list[str], str | None, str | None]:
     """(ids in display order, next cursor, previous cursor) for one page."""
     keys = SORT_KEYS[criteria.sort]
     descending = (criteria.direction == "desc") != backward
     columns = [key.alias(f"k{i}") for i, key in enumerate(keys)]
-    base = api_keys.visible_keys(subject, ApiKey.select(*columns)).where(*plan.conditions)
+    base = visibility.visible_keys(subject, ApiKey.select(*columns)).where(*plan.conditions)
     wanted = criteria.size + 1
     if cursor is None:
         rows = list(execute(_ordered(base, keys, descending, sort_first).limit(wanted), plan))
@@ -125,7 +143,7 @@ def _plain(value):
 STALE_CURSOR = "This page link no longer fits the list; start again from the first page."
 
 
-def decode_cursor(criteria, token):
+def decode_cursor(criteria: KeyCriteria, token: str) -> list:
     """The sort values a cursor carries; ValidationFailed when it is malformed or made for another sort."""
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))

@@ -3,10 +3,11 @@
 from webapp.clock import now_ms
 from webapp.model import ApiKey
 from webapp.model.db import database
+from webapp.security.subject import Subject
 from webapp.services.audit import trail as audit
 
 
-def purge_keys(subject, retention_ms, now=None):
+def purge_keys(subject: Subject, retention_ms: int, now: int | None = None) -> int:
     """Delete keys invalidated or expired more than `retention_ms` ago; returns how many went.
 
     One DELETE statement: running it on several instances at once deletes each row once and is harmless.

@@ -1,11 +1,13 @@
 """Reading the audit trail: filters, keyset paging, and export rows. Never more than a page in memory."""
 
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from webapp.errors import ValidationFailed
 from webapp.model import AuditEvent
 from webapp.security import privileges
+from webapp.security.subject import Subject
 from webapp.services.access.rights import require
 
 PAGE_SIZES = (25, 50, 100)
@@ -23,11 +25,11 @@ class AuditFilter:
     until: int | None = None  # epoch ms, exclusive
 
     @property
-    def is_empty(self):
+    def is_empty(self) -> bool:
         return not (self.actor or self.action or self.target or self.outcome or self.since or self.until)
 
 
-def parse_day(text, field, end=False):
+def parse_day(text: str, field: str, end: bool = False) -> int | None:
     """`YYYY-MM-DD` (UTC) → epoch ms at the start of that day (or of the next day when `end`)."""
     if not text:
         return None
@@ -39,7 +41,25 @@ def parse_day(text, field, end=False):
     return int(day.timestamp() * 1000) + (86_400_000 if end else 0)
 
 
-def build_filter(actor="", action="", target="", outcome="", since="", until=""):
+@dataclass(frozen=True)
+class AuditPage:
+    """Everything the audit page shows: one page of events, or the filter's field errors."""
+
+    values: Mapping[str, str]  # the filter as typed, for the form
+    size: int
+    events: list[AuditEvent] = field(default_factory=list)
+    next_before: int | None = None  # the id to continue from, None on the last page
+    errors: dict[str, str] = field(default_factory=dict)
+    first_page: bool = True
+
+    @property
+    def export_query(self) -> dict[str, str]:
+        """The filter's non-empty values, for the export links."""
+        return {name: value for name, value in self.values.items() if value}
+
+
+def build_filter(actor: str = "", action: str = "", target: str = "", outcome: str = "", since: str = "",
+                 until: str = "") -> AuditFilter:
     """An AuditFilter from form/query values; ValidationFailed naming the field on a bad date or outcome."""
     if outcome not in ("", "success", "failure"):
         raise ValidationFailed(["outcome must be success or failure"], fields={"outcome": "Choose success or failure."})
@@ -68,7 +88,21 @@ def _query(subject, criteria):
     return query
 
 
-def audit_page(subject, criteria, *, size=50, before_id=None):
+def audit_page_of(subject: Subject, values: Mapping[str, str], *, size: int | None = None,
+                  before_id: int | None = None) -> AuditPage:
+    """The audit page for the filter values as typed (actor, action, target, outcome, since, until)."""
+    size = size or 50
+    try:
+        criteria = build_filter(**values)
+    except ValidationFailed as error:
+        return AuditPage(values=values, size=size, errors=error.fields)
+    events, next_before = audit_page(subject, criteria, size=size, before_id=before_id)
+    return AuditPage(values=values, size=size, events=events, next_before=next_before,
+                     first_page=before_id is None)
+
+
+def audit_page(subject: Subject, criteria: AuditFilter, *, size: int = 50,
+               before_id: int | None = None) -> tuple[list[AuditEvent], int | None]:
     """(events newest first, id to continue from or None): keyset paging on the id, works at any depth."""
     size = size if size in PAGE_SIZES else 50
     query = _query(subject, criteria)
@@ -80,12 +114,10 @@ def audit_page(subject, criteria, *, size=50, before_id=None):
     return rows, (rows[-1].id if more and rows else None)
 
 
-def export_rows(subject, criteria, batch=500):
-    """Every matching event as a dict, oldest first, fetched in batches (for CSV / JSON lines).
-
-    The privilege check happens here, before anything is streamed.
-    """
-    return _batches(_query(subject, criteria), batch)
+def export_rows(subject: Subject, values: Mapping[str, str], batch: int = 500) -> Iterator[dict]:
+    """Every event matching the filter values as a dict, oldest first, fetched in batches (for CSV / JSON
+    lines). The filter is checked (ValidationFailed) and the privilege too, before anything is streamed."""
+    return _batches(_query(subject, build_filter(**values)), batch)
 
 
 def _batches(query, batch):
@@ -99,11 +131,11 @@ def _batches(query, batch):
         after = rows[-1].id
 
 
-def event_row_time(timestamp_ms):
+def event_row_time(timestamp_ms: int) -> str:
     return datetime.fromtimestamp(timestamp_ms / 1000, tz=UTC).isoformat(timespec="milliseconds")
 
 
-def event_row(event):
+def event_row(event: AuditEvent) -> dict:
     return {
         "id": event.id,
         "time": event_row_time(event.timestamp),

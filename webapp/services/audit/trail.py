@@ -1,8 +1,11 @@
 """The audit trail: who did what to which object, from where, and what changed. Never secrets."""
 
+from collections.abc import Iterable
+
 from webapp.clock import now_ms
 from webapp.model import AuditEvent
 from webapp.model.db import UNSTORABLE
+from webapp.security.subject import Subject
 
 # Keys removed from anything recorded, wherever they appear.
 _SECRET_FIELDS = {"api_key", "encoded", "password", "password_hash", "secret_hash", "secret"}
@@ -29,37 +32,52 @@ def _target(target_id):
 AGGREGATE_WINDOW_MS = 60_000
 
 
-def record(subject, action, *, target_type=None, target_id=None, before=None, after=None,
-           outcome="success", detail=None, address=None):
+def _row(subject, action, *, timestamp, target_type, target_id, before, after, outcome, detail, address):
+    """The one place an audit row's columns are filled in."""
+    return {
+        "timestamp": timestamp,
+        "actor_username": getattr(subject, "username", None),
+        "actor_realm": getattr(subject, "realm", None),
+        "actor_api_key_id": getattr(subject, "api_key_id", None),
+        "address": address or getattr(subject, "address", None),
+        "action": action,
+        "target_type": target_type,
+        "target_id": _target(target_id),
+        "outcome": outcome,
+        "before": _scrub(before),
+        "after": _scrub(after),
+        "detail": detail,
+        "count": 1,
+    }
+
+
+def record(subject: Subject | None, action: str, *, target_type: str | None = None, target_id: object = None,
+           before: object = None, after: object = None, outcome: str = "success", detail: str | None = None,
+           address: str | None = None) -> AuditEvent | None:
     """Write one audit event for `subject` (None for anonymous) and return it.
 
     A failure repeating one already recorded in the last minute (same action, target, actor and address)
     increments that row's count instead of adding a row, so a guessing attack can't flood the trail.
     """
-    address = address or getattr(subject, "address", None)
-    now = now_ms()
-    target_id = _target(target_id)
+    row = _row(subject, action, timestamp=now_ms(), target_type=target_type, target_id=target_id, before=before,
+               after=after, outcome=outcome, detail=detail, address=address)
     if outcome == "failure":
-        target = target_id
-        folded = AuditEvent.update(count=AuditEvent.count + 1, timestamp=now).where(
+        folded = AuditEvent.update(count=AuditEvent.count + 1, timestamp=row["timestamp"]).where(
             (AuditEvent.action == action) & (AuditEvent.outcome == "failure")
-            & (AuditEvent.target_id == target) & (AuditEvent.address == address)
-            & (AuditEvent.actor_username == getattr(subject, "username", None))
-            & (AuditEvent.timestamp >= now - AGGREGATE_WINDOW_MS)
+            & (AuditEvent.target_id == row["target_id"]) & (AuditEvent.address == row["address"])
+            & (AuditEvent.actor_username == row["actor_username"])
+            & (AuditEvent.timestamp >= row["timestamp"] - AGGREGATE_WINDOW_MS)
         ).execute()
         if folded:
             return None
-    return AuditEvent.create(
-        timestamp=now,
-        actor_username=getattr(subject, "username", None),
-        actor_realm=getattr(subject, "realm", None),
-        actor_api_key_id=getattr(subject, "api_key_id", None),
-        address=address,
-        action=action,
-        target_type=target_type,
-        target_id=target_id,
-        outcome=outcome,
-        before=_scrub(before),
-        after=_scrub(after),
-        detail=detail,
-    )
+    return AuditEvent.create(**row)
+
+
+def record_many(subject: Subject, action: str, *, target_type: str, timestamp: int,
+                changes: Iterable[tuple[object, object, object]]) -> None:
+    """Write one successful event per (target id, before, after) of `changes`, in one statement."""
+    rows = [_row(subject, action, timestamp=timestamp, target_type=target_type, target_id=target_id,
+                 before=before, after=after, outcome="success", detail=None, address=None)
+            for target_id, before, after in changes]
+    if rows:
+        AuditEvent.insert_many(rows).execute()

@@ -12,11 +12,11 @@ from webapp.services.schema.upgrade import upgrade_schema
 SUPERUSER = "elastic"
 
 
-def install_builtin_roles():
+def install_builtin_roles() -> None:
     """Insert the reserved roles, or bring their definitions up to date; user roles are not touched."""
     now = now_ms()
     for name, descriptor in BUILTIN_ROLES.items():
-        existing = Role.get_or_none(Role.name == name)
+        existing = Role.by_name(name)
         if existing is None:
             Role.create(name=name, descriptor=descriptor, reserved=True, created=now, updated=now)
         elif existing.descriptor != descriptor or not existing.reserved:
@@ -24,13 +24,13 @@ def install_builtin_roles():
             existing.save()
 
 
-def initialise(bootstrap_password=None):
+def initialise(bootstrap_password: str | None = None) -> str | None:
     """Idempotent set-up. Returns the generated `elastic` password when one was made, else None."""
     upgrade_schema()
     generated = None
     with database.atomic():
         install_builtin_roles()
-        if User.get_or_none((User.username == SUPERUSER) & (User.realm == "reserved")) is None:
+        if User.by_username(SUPERUSER, "reserved") is None:
             password = bootstrap_password
             if password:
                 check_password_rules(password)

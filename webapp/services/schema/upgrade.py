@@ -1,5 +1,9 @@
 """Schema version and upgrades. Upgrades only add: a newer Keydesk never drops a column holding data."""
 
+from collections.abc import Callable
+
+from peewee import Database, DatabaseProxy
+
 from webapp.model import ALL_MODELS, Setting
 from webapp.model.db import database, is_sqlite
 
@@ -7,10 +11,11 @@ SCHEMA_VERSION = 2
 
 # version -> function that brings a database at version-1 up to version. Each runs in one transaction
 # with the version bump, so a failed upgrade leaves the previous schema and data untouched.
-MIGRATIONS = {}
+Migration = Callable[[Database | DatabaseProxy], None]
+MIGRATIONS: dict[int, Migration] = {}
 
 
-def migration(version):
+def migration(version: int) -> Callable[[Migration], Migration]:
     def register(function):
         MIGRATIONS[version] = function
         return function
@@ -18,14 +23,14 @@ def migration(version):
     return register
 
 
-def current_version():
+def current_version() -> int:
     if not Setting.table_exists():
         return 0
     row = Setting.get_or_none(Setting.name == "schema.version")
     return 0 if row is None else int(row.value)
 
 
-def upgrade_schema():
+def upgrade_schema() -> tuple[int, int]:
     """Create missing tables and run pending migrations; return (from_version, to_version)."""
     start = current_version()
     if start > SCHEMA_VERSION:
@@ -166,7 +171,7 @@ def _run_script(db, script):
             statement = []
 
 
-def install_key_list_objects(db):
+def install_key_list_objects(db: Database | DatabaseProxy) -> None:
     """(Re)build the list indexes, the per-owner tallies and the search index from the api_key table."""
     for name, columns in KEY_LIST_INDEXES.items():
         db.execute_sql(f'CREATE INDEX IF NOT EXISTS "{name}" ON "api_key" ({columns})')
@@ -214,5 +219,5 @@ def _install_pg_search(db):
 
 
 @migration(2)
-def key_list_objects(db):
+def key_list_objects(db: Database | DatabaseProxy) -> None:
     install_key_list_objects(db)

@@ -5,10 +5,13 @@ Requests are checked whole before anything runs (as Elasticsearch verifies them)
 never leaves half an answer.
 """
 
-from peewee import SQL, NodeList, fn
+from collections.abc import Iterable
+
+from peewee import SQL, ModelSelect, NodeList, fn
 
 from webapp.model import ApiKey
 from webapp.model.db import database, is_sqlite
+from webapp.security.descriptors.fields import token
 from webapp.services.api_keys.es_query import dsl
 from webapp.services.api_keys.es_query import fields as f
 from webapp.services.api_keys.es_query.date_math import parse_date_math
@@ -43,6 +46,8 @@ _OPTIONS = {
     "filters": ("filters", "other_bucket", "other_bucket_key", "keyed"),
     "global": (),
 }
+# One checked aggregation: (name, type, body, sub-aggregations).
+ParsedAggregation = tuple[str, str, object, list["ParsedAggregation"]]
 
 
 def _error(reason, type="illegal_argument_exception"):
@@ -51,7 +56,7 @@ def _error(reason, type="illegal_argument_exception"):
 
 # ---- checking the request ----------------------------------------------------------------------------
 
-def parse_aggregations(aggs, depth=0):
+def parse_aggregations(aggs: object, depth: int = 0) -> list[ParsedAggregation]:
     """[(name, type, body, sub-aggregations)] from an `aggs` object, refusing what ES refuses."""
     if not isinstance(aggs, dict):
         raise _error("Aggregation definition must be an object", "parsing_exception")
@@ -63,7 +68,7 @@ def parse_aggregations(aggs, depth=0):
             raise _error(f"Invalid aggregation name [{name}]. Aggregation names can contain any character "
                          "except '[', ']', and '>'", "parsing_exception")
         if not isinstance(definition, dict):
-            raise _error(f"Expected [START_OBJECT] under [{name}], but got a [{dsl._token(definition)}] in "
+            raise _error(f"Expected [START_OBJECT] under [{name}], but got a [{token(definition)}] in "
                          f"[{name}]", "parsing_exception")
         kinds = [key for key in definition if key not in ("aggs", "aggregations", "meta")]
         if not kinds:
@@ -79,7 +84,7 @@ def parse_aggregations(aggs, depth=0):
         if kind not in BUCKETING and kind not in METRICS:
             raise _error(f"Unknown aggregation type [{kind}]", "parsing_exception")
         if not isinstance(body, dict) and not (kind == "filter" and body is not None):
-            raise _error(f"Expected [START_OBJECT] under [{kind}], but got a [{dsl._token(body)}] in [{name}]",
+            raise _error(f"Expected [START_OBJECT] under [{kind}], but got a [{token(body)}] in [{name}]",
                          "parsing_exception")
         if "aggs" in definition and "aggregations" in definition:
             raise _error(f"Found two sub aggregation definitions under [{name}]", "parsing_exception")
@@ -163,7 +168,8 @@ def _range_value(field, value):
 
 # ---- running it ---------------------------------------------------------------------------------------
 
-def run_aggregations(parsed, base, everything, typed_keys=False):
+def run_aggregations(parsed: Iterable[ParsedAggregation], base: ModelSelect, everything: ModelSelect,
+                     typed_keys: bool = False) -> dict[str, object]:
     """{name: result} for parsed aggregations over the keys of `base` (`everything`: for `global`)."""
     results = {}
     for name, kind, body, sub in parsed:
@@ -268,7 +274,7 @@ def _terms(body, base, everything, sub, typed_keys):
         bucket = _bucket_key(field, key)
         bucket["doc_count"] = count
         if sub:
-            condition = dsl.equals(field, [key if field.kind != f.BOOLEAN else bool(key)])
+            condition = f.equals(field, [key if field.kind != f.BOOLEAN else bool(key)])
             query = base.where(condition)
             bucket.update(run_aggregations(sub, query, everything, typed_keys))
         buckets.append(bucket)

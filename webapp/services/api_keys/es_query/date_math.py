@@ -57,7 +57,7 @@ def _round(moment, unit, up):
     return following - timedelta(milliseconds=1)
 
 
-def parse_date_math(value, round_up=False, now=None):
+def parse_date_math(value: object, round_up: bool = False, now: int | None = None) -> int:
     """Epoch ms for a range bound; rounding (`/d`) goes to the unit's last ms when `round_up`."""
     if not isinstance(value, str):
         return date_value(value)

@@ -7,13 +7,17 @@ supported in this context"; unknown ones ES's parsing_exception.
 
 import functools
 import operator
+from collections.abc import Mapping, Sequence
 
-from peewee import Case, fn
+from peewee import Case, ColumnBase
 
 from webapp.errors import DomainError
 from webapp.model import ApiKey
+from webapp.security.descriptors.fields import token
 from webapp.services.api_keys.es_query import fields as f
 from webapp.services.api_keys.es_query.date_math import parse_date_math
+from webapp.services.api_keys.es_query.fields import equals, parsing_error
+from webapp.services.api_keys.es_query.simple_query_string import simple_query_string
 
 SUPPORTED = ("bool", "match_all", "term", "terms", "match", "prefix", "wildcard", "exists", "range", "ids",
              "simple_query_string")
@@ -31,17 +35,12 @@ COMMON = ("boost", "_name")
 MAX_DEPTH = 20
 
 
-def parsing_error(reason):
-    """ES's parsing_exception (400) for a malformed query."""
-    return DomainError(reason, type="parsing_exception", status=400)
-
-
-def condition(query, depth=0):
+def condition(query: object, depth: int = 0) -> ColumnBase:
     """The SQL condition for one query object such as {"term": {"name": "x"}}."""
     if depth > MAX_DEPTH:
         raise parsing_error(f"the query is nested more than {MAX_DEPTH} levels deep")
     if not isinstance(query, dict):
-        raise parsing_error(f"[_na] query malformed, must start with start_object, found [{_token(query)}]")
+        raise parsing_error(f"[_na] query malformed, must start with start_object, found [{token(query)}]")
     if not query:
         raise parsing_error("query malformed, empty clause found")
     if len(query) > 1:
@@ -58,12 +57,6 @@ def condition(query, depth=0):
     if not isinstance(body, dict):
         raise parsing_error(f"[{name}] query malformed, no start_object after query name")
     return _BUILDERS[name](body, depth)
-
-
-def _token(value):
-    from webapp.security.descriptors.fields import token
-
-    return token(value)
 
 
 def _all(conditions):
@@ -187,19 +180,6 @@ def _match(body, depth):
         raise
 
 
-def equals(field, values, case_insensitive=False):
-    """The field equals any of `values` (converted for its kind)."""
-    if field.kind == f.FLATTENED:
-        return f.metadata_equals(field, [f.keyword_value(v) for v in values], case_insensitive)
-    converted = [f.typed(field, value) for value in values]
-    if not converted:
-        return f.FALSE
-    column = field.column
-    if case_insensitive and field.kind == f.KEYWORD:
-        return fn.LOWER(column).in_([value.lower() for value in converted])
-    return column == converted[0] if len(converted) == 1 else column.in_(converted)
-
-
 def _prefix(body, depth):
     field_name, options = _single_field("prefix", body)
     _options("prefix", options, ("value", "case_insensitive", "rewrite"))
@@ -242,7 +222,7 @@ def _exists(body, depth):
     return exists(f.resolve(name))
 
 
-def exists(field):
+def exists(field: f.Field) -> ColumnBase:
     """The field has a value (a non-null column, or a metadata leaf)."""
     if field.kind == f.FLATTENED:
         return f.metadata_exists(field)
@@ -261,7 +241,7 @@ def _range(body, depth):
     return range_condition(f.resolve(field_name), range_bounds(options))
 
 
-def range_bounds(options):
+def range_bounds(options: Mapping[str, object]) -> list[tuple[str, object]]:
     """[(SQL operator, raw value, rounding up?)] from gt/gte/lt/lte (or from/to with include_*)."""
     bounds = []
     if options.get("from") is not None:
@@ -274,7 +254,7 @@ def range_bounds(options):
     return bounds
 
 
-def range_condition(field, bounds):
+def range_condition(field: f.Field, bounds: Sequence[tuple[str, object]]) -> ColumnBase:
     """The field compared with every (operator, value) bound, as its kind compares (dates, keywords...)."""
     if not bounds:
         return exists(field)
@@ -295,8 +275,6 @@ def range_condition(field, bounds):
 
 
 def _simple_query_string(body, depth):
-    from webapp.services.api_keys.es_query.simple_query_string import simple_query_string
-
     return simple_query_string(body)
 
 

@@ -7,10 +7,11 @@ PostgreSQL jsonb), the only place where the SQL differs between the two.
 """
 
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from peewee import SQL, NodeList, fn
+from peewee import SQL, ColumnBase, Function, NodeList, fn
 
 from webapp.errors import DomainError
 from webapp.model import ApiKey
@@ -45,12 +46,30 @@ _COLUMNS = {
 }
 
 
-def illegal(reason, type="illegal_argument_exception"):
+def illegal(reason: str, type: str = "illegal_argument_exception") -> DomainError:
     """A 400 DomainError with ES's error type."""
     return DomainError(reason, type=type, status=400)
 
 
-def resolve(name):
+def parsing_error(reason: str) -> DomainError:
+    """ES's parsing_exception (400) for a malformed query."""
+    return DomainError(reason, type="parsing_exception", status=400)
+
+
+def equals(field: Field, values: Iterable[object], case_insensitive: bool = False) -> ColumnBase:
+    """The field equals any of `values` (converted for its kind)."""
+    if field.kind == FLATTENED:
+        return metadata_equals(field, [keyword_value(v) for v in values], case_insensitive)
+    converted = [typed(field, value) for value in values]
+    if not converted:
+        return FALSE
+    column = field.column
+    if case_insensitive and field.kind == KEYWORD:
+        return fn.LOWER(column).in_([value.lower() for value in converted])
+    return column == converted[0] if len(converted) == 1 else column.in_(converted)
+
+
+def resolve(name: object) -> Field:
     """The Field for a query-level field name; ES's message for patterns and unknown fields."""
     if not isinstance(name, str):
         raise illegal(f"Field [{name}] is not allowed for querying or aggregation")
@@ -65,7 +84,7 @@ def resolve(name):
     raise illegal(f"Field [{name}] is not allowed for querying or aggregation")
 
 
-def pattern_fields(pattern):
+def pattern_fields(pattern: str) -> list[Field]:
     """The searchable fields a simple_query_string field name or pattern (`*`, `na*`) stands for."""
     if "*" not in pattern:
         try:
@@ -80,7 +99,7 @@ def pattern_fields(pattern):
 
 # ---- values -------------------------------------------------------------------------------------------
 
-def keyword_value(value):
+def keyword_value(value: object) -> str:
     """A term value as the keyword string it is compared with."""
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -89,7 +108,7 @@ def keyword_value(value):
     raise illegal(f"[term] query does not support a value of type [{type(value).__name__}]", "parsing_exception")
 
 
-def boolean_value(value):
+def boolean_value(value: object) -> bool:
     """A term value for a boolean field: true/false or their strings, else ES's message."""
     if isinstance(value, bool):
         return value
@@ -98,7 +117,7 @@ def boolean_value(value):
     raise illegal(f"Can't parse boolean value [{value}], expected [true] or [false]")
 
 
-def date_value(value, field_name="date"):
+def date_value(value: object, field_name: str = "date") -> int:
     """Epoch milliseconds from epoch_millis or an ISO-8601 date/time (ES's default date format)."""
     if isinstance(value, bool) or value is None:
         raise _date_error(value, field_name)
@@ -133,13 +152,13 @@ def _parse_iso(text):
     return int(moment.timestamp() * 1000)
 
 
-def format_date(ms):
+def format_date(ms: int) -> str:
     """Epoch ms as ES prints dates: 2024-05-01T12:00:00.000Z."""
     moment = datetime.fromtimestamp(ms / 1000, tz=UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
-def typed(field, value, query_name="term"):
+def typed(field: Field, value: object, query_name: str = "term") -> str | bool | int:
     """A query value converted for the field's kind (string, bool or epoch ms)."""
     if field.kind == DATE:
         return date_value(value, field.name)
@@ -154,7 +173,7 @@ def _param():
     return database.param
 
 
-def template(text, params, col=ApiKey.metadata):
+def template(text: str, params: Iterable[object], col: ColumnBase = ApiKey.metadata) -> NodeList:
     """SQL from `text` where `{col}` is the metadata column and `?` the parameters, in order."""
     pieces = text.split("{col}")
     values = iter(params)
@@ -167,7 +186,7 @@ def template(text, params, col=ApiKey.metadata):
     return NodeList(nodes, glue="")
 
 
-def leaves(field):
+def leaves(field: Field) -> tuple[str, str, str, list[object], list[object]]:
     """How to list a key's leaf values at the field's path: (FROM text, value text, WHERE text, FROM params,
     WHERE params), with `{col}` standing for the metadata column."""
     if is_sqlite():
@@ -190,14 +209,15 @@ def leaves(field):
     return source, value, where, [list(field.path)] * 3, []
 
 
-def leaf_condition(field, comparison, params, col=ApiKey.metadata):
+def leaf_condition(field: Field, comparison: str, params: Iterable[object],
+                   col: ColumnBase = ApiKey.metadata) -> NodeList:
     """EXISTS a leaf value at the field's path for which `comparison` (SQL with `{v}` for it) holds."""
     source, value, where, source_params, where_params = leaves(field)
     text = f"EXISTS (SELECT 1 FROM {source} WHERE {where} AND " + comparison.replace("{v}", value) + ")"
     return template(text, [*source_params, *where_params, *params], col)
 
 
-def metadata_equals(field, values, case_insensitive=False):
+def metadata_equals(field: Field, values: Iterable[str], case_insensitive: bool = False) -> ColumnBase:
     """A metadata leaf equals one of `values` (keyword comparison)."""
     values = list(values)
     if not values:
@@ -209,7 +229,7 @@ def metadata_equals(field, values, case_insensitive=False):
     return leaf_condition(field, comparison, values)
 
 
-def metadata_like(field, pattern, case_insensitive):
+def metadata_like(field: Field, pattern: str, case_insensitive: bool) -> NodeList:
     """A leaf matching a pattern built by `like_pattern`."""
     if is_sqlite():
         comparison = "{v} LIKE ? ESCAPE '\\'" if case_insensitive else "{v} GLOB ?"
@@ -218,14 +238,14 @@ def metadata_like(field, pattern, case_insensitive):
     return leaf_condition(field, comparison, [pattern])
 
 
-def metadata_range(field, bounds):
+def metadata_range(field: Field, bounds: Sequence[tuple[str, str]]) -> NodeList:
     """A leaf compared as a keyword (byte order) with every (operator, value) bound."""
     collate = "" if is_sqlite() else ' COLLATE "C"'
     comparison = " AND ".join(f"{{v}}{collate} {op} ?" for op, _ in bounds) or "1 = 1"
     return leaf_condition(field, comparison, [value for _, value in bounds])
 
 
-def leaf_sort_value(field, descending):
+def leaf_sort_value(field: Field, descending: bool) -> NodeList:
     """The value a key sorts by on a metadata field: its lowest leaf (highest when descending), as ES."""
     source, value, where, source_params, where_params = leaves(field)
     collate = "" if is_sqlite() else ' COLLATE "C"'
@@ -234,19 +254,19 @@ def leaf_sort_value(field, descending):
                     [*source_params, *where_params])
 
 
-def coalesce(column, value):
+def coalesce(column: ColumnBase, value: object) -> Function:
     """The column, or `value` where it is null."""
     return fn.COALESCE(column, value)
 
 
-def metadata_exists(field):
+def metadata_exists(field: Field) -> NodeList:
     """The metadata path holds at least one non-null leaf."""
     return leaf_condition(field, "{v} IS NOT NULL", [])
 
 
 # ---- wildcard and prefix patterns ---------------------------------------------------------------------
 
-def wildcard_tokens(pattern):
+def wildcard_tokens(pattern: str) -> list[tuple[str, ...]]:
     """ES wildcard syntax as tokens: ("lit", c), ("any",) for `*`, ("one",) for `?`; `\\` escapes."""
     tokens, escaped = [], False
     for char in pattern:
@@ -266,7 +286,7 @@ def wildcard_tokens(pattern):
     return tokens
 
 
-def like_pattern(tokens, case_insensitive):
+def like_pattern(tokens: Iterable[tuple[str, ...]], case_insensitive: bool) -> str:
     """The tokens as the pattern `metadata_like`/`column_like` expect on this database."""
     glob = is_sqlite() and not case_insensitive
     out = []
@@ -284,7 +304,7 @@ def like_pattern(tokens, case_insensitive):
     return "".join(out)
 
 
-def column_like(column, pattern, case_insensitive):
+def column_like(column: ColumnBase, pattern: str, case_insensitive: bool) -> NodeList:
     """A keyword column matching a pattern built by `like_pattern`."""
     if is_sqlite():
         if case_insensitive:
@@ -294,6 +314,6 @@ def column_like(column, pattern, case_insensitive):
     return NodeList((column, SQL(operator), SQL(_param(), [pattern]), SQL("ESCAPE '\\'")))
 
 
-def column_bytes(column):
+def column_bytes(column: ColumnBase) -> ColumnBase:
     """A keyword column compared in byte order (ES's keyword order) on both databases."""
     return column if is_sqlite() else NodeList((column, SQL('COLLATE "C"')))

@@ -1,22 +1,27 @@
 """Finding API keys for the JSON API: the Get API (`GET /_security/api_key`) and the Query API
-(`/_security/_query/api_key`), with Elasticsearch's rules, on top of `api_keys.visible_keys(subject)`.
+(`/_security/_query/api_key`), with Elasticsearch's rules, on top of `visibility.visible_keys(subject)`.
 
-The Query API's DSL is translated in key_query_dsl, its aggregations in key_query_aggs; this module
-checks the request, pages (from/size up to 10,000, then search_after) and sorts.
+The Query API's DSL is translated in es_query.dsl, its aggregations in es_query.aggregations; this module
+checks the request, pages (from/size up to 10,000, then search_after), sorts, and shapes each key as ES does.
 """
 
 import functools
 import operator
 
+from peewee import ColumnBase, Ordering
+
 from webapp.clock import now_ms
 from webapp.errors import DomainError, ValidationFailed, unauthorized
 from webapp.model import ApiKey
 from webapp.security import privileges
+from webapp.security.subject import Subject
 from webapp.services.access.rights import require
-from webapp.services.api_keys import commands as api_keys
+from webapp.services.api_keys import visibility
+from webapp.services.api_keys.checks import ensure_enabled, selector_problems
 from webapp.services.api_keys.es_query import fields as f
 from webapp.services.api_keys.es_query.aggregations import parse_aggregations, run_aggregations
-from webapp.services.api_keys.es_query.dsl import condition, parsing_error
+from webapp.services.api_keys.es_query.dsl import condition
+from webapp.services.api_keys.es_query.fields import parsing_error
 
 MAX_RESULT_WINDOW = 10_000
 GET_LIMIT = 10_000
@@ -24,46 +29,32 @@ LONG_MAX = 9_223_372_036_854_775_807
 LONG_MIN = -9_223_372_036_854_775_808
 
 
-
-
 # ---- Get API ------------------------------------------------------------------------------------------
 
-def get_api_keys(subject, *, key_id=None, name=None, username=None, realm_name=None, owner=False,
-                 active_only=False, with_limited_by=False):
+def get_api_keys(subject: Subject, *, key_id: str | None = None, name: str | None = None,
+                 username: str | None = None, realm_name: str | None = None, owner: bool = False,
+                 active_only: bool = False, with_limited_by: bool = False) -> list[dict]:
     """The keys the Get API answers with, as ES's ApiKey objects (at most 10,000, oldest first)."""
-    api_keys.ensure_enabled()
-    problems = []
-    if (key_id or name) and (username or realm_name):
-        problems.append("username or realm name must not be specified when the api key id or api key name is "
-                        "specified")
-    if owner and (username or realm_name):
-        problems.append("neither username nor realm-name may be specified when retrieving owned API keys")
-    if key_id and name:
-        problems.append("only one of [api key id, api key name] can be specified")
+    ensure_enabled()
+    problems = selector_problems(by_id=bool(key_id), name=name, username=username, realm_name=realm_name,
+                                 owner=owner, plural=False)
     if problems:
         raise ValidationFailed(problems)
     require(subject, privileges.API_KEY_GET)
-    if not api_keys.sees_all_keys(subject) and not _asks_for_own(subject, key_id, username, realm_name, owner):
+    if not visibility.sees_all_keys(subject) and not _asks_for_own(subject, key_id, username, realm_name, owner):
         raise unauthorized(subject, privileges.API_KEY_GET, privileges.SEE_EVERY_KEY)
     if with_limited_by:
         require(subject, privileges.API_KEY_GET, privileges.MANAGE_EVERY_KEY)
-    query = api_keys.visible_keys(subject)
-    if key_id:
-        query = query.where(ApiKey.id == key_id)
-    if name:
-        query = query.where(name_condition(name))
-    if username:
-        query = query.where(ApiKey.owner_username == username)
-    if realm_name:
-        query = query.where(ApiKey.owner_realm == realm_name)
+    query = visibility.selected(visibility.visible_keys(subject), ids=[key_id] if key_id else None, name=name,
+                                username=username, realm_name=realm_name)
     if owner:
-        query = query.where(_own(subject))
+        query = query.where(visibility.own_keys(subject))
     if active_only:
         now = now_ms()
         query = query.where((ApiKey.invalidated == False) & (  # noqa: E712 (SQL)
             ApiKey.expiration.is_null() | (ApiKey.expiration > now)))
     rows = query.order_by(ApiKey.creation, ApiKey.id).limit(GET_LIMIT)
-    return [api_keys.key_to_json(key, with_limited_by=with_limited_by) for key in rows]
+    return [key_to_json(key, with_limited_by=with_limited_by) for key in rows]
 
 
 def _asks_for_own(subject, key_id, username, realm_name, owner):
@@ -75,28 +66,38 @@ def _asks_for_own(subject, key_id, username, realm_name, owner):
     return username == subject.username and realm_name == subject.realm
 
 
-def _own(subject):
-    if subject.is_api_key:
-        return ApiKey.id == subject.api_key_id
-    return (ApiKey.owner_username == subject.username) & (ApiKey.owner_realm == subject.realm)
-
-
-def name_condition(name):
-    """ES's `name` filter: exact, or a prefix when it ends in `*` (`*` alone matches every name)."""
-    if name == "*":
-        return ApiKey.name.is_null(False)
-    if name.endswith("*") and "*" not in name[:-1]:
-        tokens = [("lit", char) for char in name[:-1]] + [("any",)]
-        return f.column_like(ApiKey.name, f.like_pattern(tokens, False), False)
-    return ApiKey.name == name
+def key_to_json(key: ApiKey, *, with_limited_by: bool = False) -> dict:
+    """The ApiKey object as Elasticsearch's get/query APIs return it."""
+    body = {
+        "id": key.id,
+        "name": key.name,
+        "type": key.type,
+        "creation": key.creation,
+        "invalidated": key.invalidated,
+        "username": key.owner_username,
+        "realm": key.owner_realm,
+        "realm_type": key.owner_realm_type,
+        "metadata": key.metadata or {},
+        "role_descriptors": key.role_descriptors or {},
+    }
+    if key.expiration is not None:
+        body["expiration"] = key.expiration
+    if key.invalidated and key.invalidation is not None:
+        body["invalidation"] = key.invalidation
+    if key.type == "cross_cluster":
+        body["access"] = key.access or {}
+    elif with_limited_by:
+        body["limited_by"] = key.limited_by or []
+    return body
 
 
 # ---- Query API ----------------------------------------------------------------------------------------
 
-def query_api_keys(subject, *, query=None, aggs=None, from_=None, size=None, sort=None, search_after=None,
-                   with_limited_by=False, typed_keys=False):
+def query_api_keys(subject: Subject, *, query: dict | None = None, aggs: dict | None = None, from_: int | None = None,
+                   size: int | None = None, sort: object = None, search_after: list | None = None,
+                   with_limited_by: bool = False, typed_keys: bool = False) -> dict:
     """ES's Query API answer: {total, count, api_keys[, aggregations]} over the keys the subject may see."""
-    api_keys.ensure_enabled()
+    ensure_enabled()
     require(subject, privileges.API_KEY_QUERY)
     if with_limited_by:
         require(subject, privileges.API_KEY_QUERY, privileges.MANAGE_EVERY_KEY)
@@ -117,7 +118,7 @@ def query_api_keys(subject, *, query=None, aggs=None, from_=None, size=None, sor
     sort_keys = parse_sort(sort)
     after = _search_after(search_after, sort_keys, start)
     parsed_aggs = parse_aggregations(aggs) if aggs is not None else []
-    everything = api_keys.visible_keys(subject)
+    everything = visibility.visible_keys(subject)
     base = everything.where(where)
     total = base.count()
     page = base.where(after) if after is not None else base
@@ -128,7 +129,7 @@ def query_api_keys(subject, *, query=None, aggs=None, from_=None, size=None, sor
         .order_by(*ordering).offset(start).limit(count) if count else []
     found = []
     for row in rows:
-        body = api_keys.key_to_json(row, with_limited_by=with_limited_by)
+        body = key_to_json(row, with_limited_by=with_limited_by)
         if sort_keys:
             body["_sort"] = [key.value(getattr(row, f"_sort{number}")) for number, key in enumerate(sort_keys)]
         found.append(body)
@@ -141,7 +142,7 @@ def query_api_keys(subject, *, query=None, aggs=None, from_=None, size=None, sor
 class SortKey:
     """One sort field: the SQL expression ordered on, its direction, and how its values read back."""
 
-    def __init__(self, field, descending):
+    def __init__(self, field: f.Field | None, descending: bool) -> None:
         self.field, self.descending = field, descending
         if field is None:  # _doc: insertion order, told apart by id
             self.expression = ApiKey.id
@@ -156,13 +157,13 @@ class SortKey:
         else:
             self.expression = field.column
 
-    def order(self):
+    def order(self) -> Ordering:
         """The ORDER BY term."""
         if self.field is not None and self.field.kind == f.FLATTENED:
             return self.expression.desc(nulls="LAST") if self.descending else self.expression.asc(nulls="LAST")
         return self.expression.desc() if self.descending else self.expression.asc()
 
-    def value(self, raw):
+    def value(self, raw: object) -> object:
         """A selected sort value as `_sort` reports it."""
         if self.field is not None and self.field.kind == f.BOOLEAN:
             return bool(raw)
@@ -170,7 +171,7 @@ class SortKey:
             return int(raw)
         return raw
 
-    def after(self, value):
+    def after(self, value: object) -> tuple[ColumnBase, ColumnBase]:
         """(strictly after `value`, equal to `value`) conditions for search_after."""
         if self.field is not None and self.field.kind == f.FLATTENED:
             if value is None:
@@ -190,7 +191,7 @@ class SortKey:
         return beyond, self.expression == value
 
 
-def parse_sort(sort):
+def parse_sort(sort: object) -> list[SortKey]:
     """SortKeys from ES's sort forms: "field", {"field": "desc"}, {"field": {"order": "desc"}}, or a list."""
     if sort is None:
         return []
@@ -224,7 +225,7 @@ def parse_sort(sort):
     return keys
 
 
-def sort_from_param(text):
+def sort_from_param(text: str) -> list:
     """The `sort` query parameter (`name:desc,creation`) in the body's list form."""
     entries = []
     for part in text.split(","):

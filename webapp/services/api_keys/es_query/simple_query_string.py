@@ -10,9 +10,11 @@ matches only its whole value, as in Elasticsearch); fields that can't hold the t
 import functools
 import operator
 import re
+from collections.abc import Mapping
+
+from peewee import ColumnBase
 
 from webapp.errors import DomainError
-from webapp.services.api_keys.es_query import dsl
 from webapp.services.api_keys.es_query import fields as f
 
 MAX_GROUPS = 20
@@ -78,7 +80,7 @@ class _Parser:
     def expression(self, inside=False, depth=0):
         """Clauses joined left to right until the end (or the closing parenthesis of a group)."""
         if depth > MAX_GROUPS:
-            raise dsl.parsing_error(f"[simple_query_string] groups are nested more than {MAX_GROUPS} levels deep")
+            raise f.parsing_error(f"[simple_query_string] groups are nested more than {MAX_GROUPS} levels deep")
         current = None
         pending = None
         while (token := self.peek()) is not None:
@@ -140,24 +142,24 @@ class _Parser:
                     conditions.append(f.metadata_like(field, pattern, False) if field.kind == f.FLATTENED
                                       else f.column_like(field.column, pattern, False))
                 else:
-                    conditions.append(dsl.equals(field, [text]))
+                    conditions.append(f.equals(field, [text]))
             except DomainError:
                 if not self.lenient:
                     raise
         return functools.reduce(operator.or_, conditions) if conditions else f.FALSE
 
 
-def simple_query_string(body):
+def simple_query_string(body: Mapping[str, object]) -> ColumnBase:
     """The SQL condition for a simple_query_string query body."""
     for key in body:
         if key not in OPTIONS:
-            raise dsl.parsing_error(f"[simple_query_string] unsupported field [{key}]")
+            raise f.parsing_error(f"[simple_query_string] unsupported field [{key}]")
     query = body.get("query")
     if not isinstance(query, str):
-        raise dsl.parsing_error("[simple_query_string] query text missing")
+        raise f.parsing_error("[simple_query_string] query text missing")
     names = body.get("fields") or ["*"]
     if not isinstance(names, list) or any(not isinstance(name, str) for name in names):
-        raise dsl.parsing_error("[simple_query_string] [fields] must be an array of strings")
+        raise f.parsing_error("[simple_query_string] [fields] must be an array of strings")
     fields, seen = [], set()
     for name in names:
         for field in f.pattern_fields(name.split("^")[0]):
@@ -168,7 +170,7 @@ def simple_query_string(body):
         return f.FALSE  # only fields it may not search: matches nothing, as in Elasticsearch
     operator_name = str(body.get("default_operator", "or")).lower()
     if operator_name not in ("or", "and"):
-        raise dsl.parsing_error(f"[simple_query_string] default operator [{operator_name}] is not allowed")
+        raise f.parsing_error(f"[simple_query_string] default operator [{operator_name}] is not allowed")
     lenient = body.get("lenient") is True or any("*" in name for name in names)
     parsed = _Parser(_tokens(query), fields, operator_name == "and", lenient).expression()
     return f.FALSE if parsed is None else parsed

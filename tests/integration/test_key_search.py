@@ -1,4 +1,4 @@
-"""The keys list service: search terms, criteria, visibility, filters, sorting, keyset paging, totals."""
+"""The keys list service on a real database: criteria, visibility, filters, sorting, keyset paging, totals."""
 
 from dataclasses import replace
 
@@ -13,53 +13,12 @@ from webapp.services.access.proxy_users import proxy_subject
 from webapp.services.access.system import system_subject
 from webapp.services.admin import license, settings
 from webapp.services.api_keys import commands as api_keys
-from webapp.services.api_keys import criteria as key_terms
 from webapp.services.api_keys import listing as key_search
-from webapp.services.api_keys import retention
+from webapp.services.api_keys import retention, visibility
 from webapp.services.schema import upgrade as schema
 
-# ---- the search box -----------------------------------------------------------------------------------
-
-def test_free_text_fields_and_quotes():
-    terms = key_terms.parse_search('deploy name:"ci job" owner:alice type:cross_cluster status:Expired "two words"')
-    assert terms.text == ("deploy", "two words")
-    assert terms.names == ("ci job",)
-    assert terms.owners == ("alice",)
-    assert terms.types == ("cross-cluster",)
-    assert terms.statuses == ("expired",)
-    assert terms.any
-
-
-def test_short_substrings_are_left_out_and_reported():
-    terms = key_terms.parse_search("db name:x owner:al")
-    assert terms.text == () and terms.names == ()
-    assert terms.too_short == ("db", "x")
-    assert terms.owners == ("al",)  # owners are matched against the owner list, any length works
-
-
-@pytest.mark.parametrize("text, message", [
-    ("colour:red", '"colour:" is not something you can search by. Use name:, owner:, type: or status:, or put '
-                   "text that contains a colon in double quotes."),
-    ("name:", '"name:" needs a value, for example name:deploy.'),
-    ('owner:""', '"owner:" needs a value, for example owner:alice.'),
-    ("type:robot", '"robot" is not a key type. Use type:personal, type:cross-cluster or type:managed.'),
-    ("status:asleep", '"asleep" is not a status. Use status:active, status:expiring, status:expired or '
-                      "status:invalidated."),
-    ('name:"open', "A quotation mark is not closed."),
-    ("x" * 501, "The search is too long: keep it under 500 characters."),
-    ("abc\x00def", "The search can't contain control characters."),
-])
-def test_bad_terms_have_clear_messages(text, message):
-    with pytest.raises(ValidationFailed) as caught:
-        key_terms.parse_search(text)
-    assert caught.value.fields == {"q": message}
-
-
-def test_a_colon_inside_quotes_is_text():
-    assert key_terms.parse_search('"Alerting: rule"').text == ("Alerting: rule",)
-
-
 # ---- criteria -----------------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def subjects(db, make_user, subject_of):
@@ -349,7 +308,7 @@ def test_paging_through_searches_and_own_keys(subjects, many, column, direction,
     subject = subjects[who]
     criteria = key_search.build_criteria(subject, sort=column, direction=direction, **arguments)
     matching = [k for k in ApiKey.select() if k.id in {
-        row.id for row in api_keys.visible_keys(subject).where(ApiKey.invalidated == False)}]  # noqa: E712
+        row.id for row in visibility.visible_keys(subject).where(ApiKey.invalidated == False)}]  # noqa: E712
     if arguments.get("q"):
         matching = [k for k in matching if "batch" in k.name]
     if arguments.get("status"):

@@ -1,0 +1,122 @@
+"""What the API keys pages need, one call per page: the list with what the caller may do on it, creating a key
+(and the list that then shows it), updating one from its form, and deleting keys (and the list after it)."""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from webapp.clock import now_ms
+from webapp.errors import DomainError, FeatureDisabled, ValidationFailed
+from webapp.model import ApiKey
+from webapp.security.subject import Subject
+from webapp.services.api_keys import commands, listing, visibility
+from webapp.services.api_keys.commands import CreatedKey, DeleteOutcome
+from webapp.services.api_keys.criteria import build_criteria
+from webapp.services.api_keys.details import KeyDetails, KeyRights, key_details, own_descriptors, rights_of
+
+# The list's columns (sort key, heading), in order; Owner and Realm only for a caller who sees every key.
+COLUMNS = (("name", "Name"), ("type", "Type"), ("owner", "Owner"), ("realm", "Realm"), ("created", "Created"),
+           ("status", "Status"), ("last_used", "Last used"))
+
+
+@dataclass(frozen=True)
+class KeyListPage:
+    """Everything keys/index.html and keys/_table.html show. `values` are the list's parameters as the form
+    shows them (q, type, status, owner, sort, dir, size); `errors` says why they were refused."""
+
+    values: dict
+    rights: KeyRights
+    owner_choices: list
+    now: int
+    page: listing.KeyPage | None = None
+    errors: dict = field(default_factory=dict)
+    deletable: frozenset = frozenset()
+    created_id: str | None = None
+    own_descriptors: dict | None = None  # the create form's starting point, for a caller who may create
+    columns: tuple = COLUMNS
+
+    def context(self) -> dict:
+        """The fields as template variables."""
+        return dict(vars(self))
+
+
+def key_page(subject: Subject, values: dict, *, after: str | None = None, before: str | None = None,
+             created_id: str | None = None) -> KeyListPage:
+    """One page of the keys list for `values`, or the refused values with their messages."""
+    rights = rights_of(subject)
+    common = {"values": values, "rights": rights, "now": now_ms(), "created_id": created_id,
+              "own_descriptors": own_descriptors(subject) if rights.may_create else None}
+    try:
+        criteria = build_criteria(subject, q=values["q"], type=values["type"], status=values["status"],
+                                  owners=values["owner"], sort=values["sort"], direction=values["dir"],
+                                  size=values["size"] or None)
+        page = listing.search_keys(subject, criteria, after=after or None, before=before or None)
+    except ValidationFailed as error:
+        return KeyListPage(errors=error.fields, owner_choices=listing.owner_choices(subject), **common)
+    deletable = frozenset(key.id for key in page.keys if visibility.may_invalidate(subject, key))
+    return KeyListPage(page=page, owner_choices=page.owner_choices, deletable=deletable, **common)
+
+
+@dataclass(frozen=True)
+class KeyCreated:
+    created: CreatedKey
+    listing: KeyListPage
+
+
+def create_key(subject: Subject, request: dict, values: dict) -> KeyCreated:
+    """Create the key `request` describes (kind, name, role_descriptors or access, expiration, metadata), and
+    the list for `values` with it marked."""
+    if request["kind"] == "cross_cluster":
+        created = commands.create_cross_cluster_api_key(
+            subject, name=request["name"], access=request["access"], expiration=request["expiration"],
+            metadata=request["metadata"])
+    else:
+        created = commands.create_api_key(subject, name=request["name"], role_descriptors=request["role_descriptors"],
+                                          expiration=request["expiration"], metadata=request["metadata"])
+    return KeyCreated(created=created, listing=key_page(subject, values, created_id=created.id))
+
+
+@dataclass(frozen=True)
+class KeyUpdate:
+    """The key after an update from its form: `errors` from reading the form, or the service's `refusal`."""
+
+    details: KeyDetails
+    errors: dict = field(default_factory=dict)
+    refusal: DomainError | None = None
+    changed: bool = False
+
+    @property
+    def done(self) -> bool:
+        return not self.errors and self.refusal is None
+
+
+def update_key(subject: Subject, key_id: str, changes_for: Callable[[ApiKey], tuple[dict, dict]]) -> KeyUpdate:
+    """Update `key_id` with what `changes_for(key)` reads from the form: (update_api_key's arguments, errors).
+    NotFound for a key the caller can't see; FeatureDisabled passes through."""
+    details = key_details(subject, key_id)
+    changes, errors = changes_for(details.key)
+    if errors:
+        return KeyUpdate(details=details, errors=errors)
+    try:
+        changed = commands.update_api_key(subject, key_id, **changes)
+    except FeatureDisabled:
+        raise
+    except DomainError as error:
+        return KeyUpdate(details=details, refusal=error)
+    return KeyUpdate(details=key_details(subject, key_id), changed=changed)
+
+
+@dataclass(frozen=True)
+class KeyDeletion:
+    outcome: DeleteOutcome
+    listing: KeyListPage | None
+
+
+def delete_keys(subject: Subject, ids: list[str], values: dict | None = None) -> KeyDeletion:
+    """Delete the keys `ids` the caller may delete; with `values`, the list as it then stands."""
+    outcome = commands.delete_keys(subject, ids)
+    return KeyDeletion(outcome=outcome, listing=None if values is None else key_page(subject, values))
+
+
+def keys_to_delete(subject: Subject, ids: list[str]) -> list[ApiKey]:
+    """The keys a delete confirmation lists (ValidationFailed for a bad selection)."""
+    return commands.keys_to_delete(subject, ids)
