@@ -50,11 +50,15 @@
     }
   });
 
-  // Content marked data-open-dialog that htmx swapped into a closed dialog opens it as a modal.
+  // Content marked data-open-dialog that htmx swapped into a closed dialog opens it as a modal. The mark is a
+  // one-time request, taken away as the dialog opens: a later swap elsewhere (the table after a delete, whose
+  // event closes the dialog) can't open it again with the content it already showed.
   document.addEventListener("htmx:afterSettle", function () {
     settled();
-    document.querySelectorAll("dialog:not([open])").forEach(function (dialog) {
-      if (dialog.querySelector('[data-open-dialog=""]')) { show(dialog); }
+    document.querySelectorAll('dialog:not([open]) [data-open-dialog=""]').forEach(function (request) {
+      var dialog = request.closest("dialog");
+      request.removeAttribute("data-open-dialog");
+      show(dialog);
     });
   });
   document.addEventListener("htmx:afterRequest", function (event) {
