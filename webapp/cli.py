@@ -8,7 +8,7 @@ from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
 from webapp.errors import DomainError
-from webapp.model.db import database, is_sqlite
+from webapp.model.db import database, is_sqlite, private_file
 from webapp.services.access.system import system_subject
 from webapp.services.admin import license as licenses
 from webapp.services.admin import settings, users
@@ -34,6 +34,8 @@ def _run(operation):
 def init_db_command():
     """Create or upgrade the schema, the reserved roles and the `elastic` superuser (safe to repeat)."""
     password = current_app.config.get("KEYDESK_BOOTSTRAP_PASSWORD")
+    if os.path.isdir(current_app.instance_path):
+        os.chmod(current_app.instance_path, 0o700)  # secret key, SQLite database, config: the owner's only
     try:
         with database.connection_context():
             generated = setup.initialise(password)
@@ -122,6 +124,7 @@ def backup_command(path):
         _fail(f"{path} already exists; choose a new file name")
     with database.connection_context():
         # SQLite's online backup API: a consistent snapshot even while other processes write.
+        private_file(path)  # the copy holds password hashes: owner only, like the database
         target = sqlite3.connect(path)
         try:
             database.connection().backup(target)

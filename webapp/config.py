@@ -18,11 +18,14 @@ DEFAULTS = {
     "PROXY_GROUP_ROLES": "",
     "API_KEY_RETENTION": "7d",
     "SECURE_COOKIES": False,
-    "RATELIMIT_STORAGE_URL": "memory://",
+    "RATELIMIT_STORAGE_URL": "database://",  # throttling counters: database://, redis://HOST:PORT/DB or memory://
     "LAST_USED_FLUSH_SECONDS": 60,
     "BASIC_AUTH_CACHE_SECONDS": 60,
     "AUTH_FAILURES_PER_CREDENTIAL": "10 per minute",
     "AUTH_FAILURES_PER_ADDRESS": "30 per minute",
+    # A browser session ends after this many minutes without an authenticated page request (and in any case
+    # PERMANENT_SESSION_LIFETIME, 12 hours, after sign-in): webapp/services/access/sessions.py.
+    "SESSION_IDLE_MINUTES": 30,
     # The largest request body accepted, in bytes (JSON API and forms alike); larger ones are answered 413.
     # Werkzeug enforces it on Content-Length, webapp/bodies.py on chunked bodies (which gunicorn hands over
     # without a length). Limits inside a body (JSON depth, metadata size, ...): webapp/security/limits.py.
@@ -33,7 +36,8 @@ class ConfigurationError(ValueError):
     """A setting can't be used. The message names it and what to do; wsgi.py shows it without a traceback."""
 
 
-_INT_SETTINGS = {"PROXY_HOPS", "LAST_USED_FLUSH_SECONDS", "BASIC_AUTH_CACHE_SECONDS", "MAX_REQUEST_BYTES"}
+_INT_SETTINGS = {"PROXY_HOPS", "LAST_USED_FLUSH_SECONDS", "BASIC_AUTH_CACHE_SECONDS", "MAX_REQUEST_BYTES",
+                 "SESSION_IDLE_MINUTES"}
 _BOOL_SETTINGS = {"SECURE_COOKIES"}
 
 
@@ -61,7 +65,7 @@ def _secret_key(instance_path):
     if path.exists():
         return path.read_text().strip()
     key = secrets.token_urlsafe(48)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:
         handle.write(key)
@@ -94,6 +98,9 @@ def load_config(app, overrides=None, environ=None):
         raise ConfigurationError(f"KEYDESK_MAX_REQUEST_BYTES must be at least 1024, got {max_bytes}")
     app.config["MAX_CONTENT_LENGTH"] = max_bytes
     app.config["MAX_FORM_MEMORY_SIZE"] = max_bytes
+    if int(app.config["KEYDESK_SESSION_IDLE_MINUTES"]) < 1:
+        raise ConfigurationError("KEYDESK_SESSION_IDLE_MINUTES must be at least 1, got "
+                                 f"{app.config['KEYDESK_SESSION_IDLE_MINUTES']}")
     secure = bool(app.config["KEYDESK_SECURE_COOKIES"]) or bool(app.config.get("SESSION_COOKIE_SECURE"))
     app.config["SESSION_COOKIE_SECURE"] = secure
     app.config["REMEMBER_COOKIE_SECURE"] = secure

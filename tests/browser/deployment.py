@@ -1,6 +1,7 @@
 """A real deployment for end-to-end tests: nginx (docs/nginx/keydesk.conf) in front of two gunicorn
 instances sharing one PostgreSQL database, plus a dummy internal service behind auth_request."""
 
+import base64
 import http.server
 import json
 import os
@@ -75,6 +76,23 @@ def wait_for(url, timeout=30):
     raise RuntimeError(f"{url} did not answer within {timeout}s")
 
 
+# Protected locations written wrongly, as a copy of the example might be: one asking for no privilege at all
+# (no $keydesk_require), one asking only for `none`, one naming `none` beside a real privilege. The example's
+# check must refuse each, whatever the key grants.
+MISCONFIGURED = {"/no-requirement/": None, "/privilege-none/": "privilege=none",
+                 "/index-privilege-none/": "index=internal-app&index_privilege=none",
+                 "/none-and-more/": "privilege=none&index=internal-app&index_privilege=read"}
+
+
+def misconfigured_locations(service_port):
+    blocks = []
+    for path, require in MISCONFIGURED.items():
+        setting = f'        set $keydesk_require "{require}";\n' if require else ""
+        blocks.append(f"    location {path} {{\n{setting}        auth_request /_keydesk_check;\n"
+                      f"        proxy_pass http://127.0.0.1:{service_port}/;\n    }}\n\n")
+    return "".join(blocks)
+
+
 def render_nginx_config(workdir, instance_ports, nginx_ports, service_port):
     """Two server blocks from the documented config, each pinned to one instance, in one nginx."""
     template = (ROOT / "docs/nginx/keydesk.conf").read_text()
@@ -85,6 +103,8 @@ def render_nginx_config(workdir, instance_ports, nginx_ports, service_port):
                               f"    server 127.0.0.1:{instance_port};\n")
         block = block.replace("listen 8080;", f"listen 127.0.0.1:{nginx_port};")
         block = block.replace("http://127.0.0.1:9000/", f"http://127.0.0.1:{service_port}/")
+        check = "    # The check nginx makes"
+        block = block.replace(check, misconfigured_locations(service_port) + check)
         servers.append(block)
     user = "user root;\n" if os.geteuid() == 0 else ""
     return f"""{user}worker_processes 1;
@@ -122,7 +142,8 @@ class Deployment:
         env = dict(os.environ, KEYDESK_DATABASE_URL=database_url, KEYDESK_SECRET_KEY="e2e-shared-secret",
                    KEYDESK_INSTANCE_PATH=str(self.workdir), KEYDESK_BOOTSTRAP_PASSWORD=self.password,
                    KEYDESK_PROXY_HOPS="1", KEYDESK_TRUSTED_PROXIES="127.0.0.1/32",
-                   KEYDESK_PROXY_USER_HEADER="X-Remote-User", KEYDESK_PROXY_DEFAULT_ROLES="api_key_user")
+                   KEYDESK_PROXY_USER_HEADER="X-Remote-User",
+                   KEYDESK_PROXY_DEFAULT_ROLES="api_key_user,internal_app_user")
         bin_dir = Path(sys.executable).parent
         subprocess.run([str(bin_dir / "flask"), "--app", "wsgi", "init-db"], cwd=ROOT, env=env, check=True,
                        capture_output=True)
@@ -134,6 +155,7 @@ class Deployment:
         self.service = service
         for port in instance_ports:
             wait_for(f"http://127.0.0.1:{port}/healthz")
+        self._internal_app_role(instance_ports[0])
         config = self.workdir / "nginx.conf"
         config.write_text(render_nginx_config(self.workdir, instance_ports, nginx_ports,
                                               service.server_address[1]))
@@ -147,6 +169,16 @@ class Deployment:
         wait_for(f"{self.url_a}/keydesk/healthz")
         wait_for(f"{self.url_b}/keydesk/healthz")
         return self
+
+    def _internal_app_role(self, port):
+        """The role the example's /internal-app/ asks of a key: read on the index internal-app."""
+        body = json.dumps({"indices": [{"names": ["internal-app"], "privileges": ["read"]}]}).encode()
+        credential = base64.b64encode(f"elastic:{self.password}".encode()).decode()
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/_security/role/internal_app_user", data=body,
+                                         method="PUT", headers={"Content-Type": "application/json",
+                                                                "Authorization": f"Basic {credential}"})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert response.status == 200
 
     def _spawn(self, command, env):
         with open(self.workdir / f"{Path(command[0]).name}-{len(self.processes)}.log", "wb") as log:

@@ -112,3 +112,42 @@ def test_a_disabled_user_is_refused_at_once_on_the_other_instance(deployment):
         carol_key_b.security.authenticate()
     admin_a.security.enable_user(username="carol")
     assert carol_key_b.security.authenticate()["username"] == "carol"
+
+
+def _key_made_in_the_browser(browser, deployment, name):
+    """The encoded credential of a key alice creates on the keys page (her roles, signed in by the proxy)."""
+    context = browser.new_context(base_url=deployment.url_a, extra_http_headers={"X-E2E-User": "alice"})
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    try:
+        page.goto("/keydesk/keys/")
+        page.get_by_role("button", name="Create API key").first.click()
+        dialog = page.get_by_role("dialog")
+        dialog.get_by_label("Name").fill(name)
+        dialog.get_by_role("button", name="Create API key").click()
+        credential = page.get_by_label("API key", exact=True)
+        expect(credential).to_have_value(re.compile(r"^[A-Za-z0-9+/=]{40,}$"))
+        return credential.input_value()
+    finally:
+        context.close()
+
+
+def test_the_check_demands_a_privilege_and_refuses_one_that_asks_none(browser, deployment):
+    """/internal-app/ asks `read` on internal-app of a key (alice holds it by a role): a key of alice's that
+    grants nothing is refused. A protected location that asks for no privilege, or names `none` (which every
+    caller holds), refuses even the key that gets into /internal-app/."""
+    from tests.browser.deployment import MISCONFIGURED
+
+    encoded = _key_made_in_the_browser(browser, deployment, "reads-internal-app")
+    good = {"Authorization": f"ApiKey {encoded}"}
+    status, body = fetch(f"{deployment.url_b}/internal-app/", good)
+    assert status == 200 and body["user"] == "alice"
+    # A key derived from it grants nothing (derived keys must): it is valid, and refused by the check.
+    client = Elasticsearch(f"{deployment.url_a}/keydesk", api_key=encoded, request_timeout=10)
+    empty = client.security.create_api_key(name="grants-nothing", role_descriptors={"nothing": {}})
+    nothing = {"Authorization": f"ApiKey {empty['encoded']}"}
+    assert fetch(f"{deployment.url_b}/keydesk/_security/_authenticate", nothing)[0] == 200
+    assert fetch(f"{deployment.url_b}/internal-app/", nothing)[0] == 403
+    for path in MISCONFIGURED:
+        assert fetch(f"{deployment.url_b}{path}", good)[0] == 403, path
+        assert fetch(f"{deployment.url_b}{path}", nothing)[0] == 403, path

@@ -88,6 +88,22 @@ def test_derived_keys_need_an_explicitly_empty_descriptor(call, people):
     assert who["api_key"]["name"] == "child"
 
 
+@pytest.mark.parametrize("section", [
+    {"global": {"application": {"manage": {"applications": ["*"]}}}},
+    {"global": {"profile": {"write": {"applications": ["app"]}}}},
+    {"cluster": [], "global": {"application": {"manage": {"applications": ["kibana-*"]}}}},
+])
+def test_a_derived_key_may_not_carry_global_privileges(call, people, section):
+    parent = apikey(create(call, people["own"], "parent"))
+    status, body = call("POST", "/_security/api_key", parent, {"name": "child", "role_descriptors": {"r": section}})
+    assert status == 400 and body["error"]["type"] == "illegal_argument_exception"
+    assert body["error"]["reason"] == (
+        "creating derived api keys requires an explicit role descriptor that is empty (has no privileges)")
+    # A key created by a user (not derived) may still carry a global section, as in Elasticsearch.
+    status, body = call("POST", "/_security/api_key", people["own"], {"name": "k", "role_descriptors": {"r": section}})
+    assert status == 200, body
+
+
 def test_get_rules_for_each_privilege_level(call, people):
     own = create(call, people["own"], "own-1")
     create(call, people["admin"], "admin-1")

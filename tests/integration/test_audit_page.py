@@ -75,6 +75,14 @@ def test_paging_goes_back_in_time_by_id(client, auth, db):
     assert "t34" in second and "t10" in second and "t35" not in second
 
 
+@pytest.mark.parametrize("before, shown", [(2**63, True), (10**30, True), (-(2**63) - 1, False)])
+def test_paging_from_an_id_no_database_holds(client, auth, trail, before, shown):
+    auth.login()
+    response = client.get(f"/audit/?before={before}", headers=HTMX)
+    assert response.status_code == 200
+    assert ("api_key" in response.get_data(as_text=True)) is shown
+
+
 def test_csv_export_neutralises_formulas_and_keeps_changes(client, auth, trail):
     auth.login()
     response = client.get("/audit/export.csv?action=api_key")

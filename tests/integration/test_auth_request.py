@@ -57,3 +57,17 @@ def test_no_credentials_is_401_for_the_proxy(client):
     response = client.get("/_security/_authenticate")
     assert response.status_code == 401
     assert "ApiKey" in response.headers.getlist("WWW-Authenticate")
+
+
+def test_asking_for_no_privilege_or_for_none_only_verifies_the_credential(client, make_user):
+    """As in Elasticsearch, every caller holds the cluster privilege `none`: a check that asks only for it (or
+    for nothing) lets in a user without roles. docs/deploy.md says so, and the nginx example refuses such a
+    check itself (tests/browser/test_e2e_nginx.py)."""
+    from tests.conftest import USER_PASSWORD, basic_header
+
+    make_user("rolefree", [])
+    header = basic_header("rolefree", USER_PASSWORD)
+    assert client.get("/_security/_authenticate", headers=header).status_code == 200
+    assert client.get("/_security/_authenticate?privilege=none", headers=header).status_code == 200
+    assert client.get("/_security/_authenticate?privilege=monitor", headers=header).status_code == 403
+    assert client.get("/_security/_authenticate?index=app&index_privilege=read", headers=header).status_code == 403

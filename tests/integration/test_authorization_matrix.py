@@ -64,6 +64,7 @@ ROUTES = {
     ("/healthz", "GET"): PUBLIC,
     ("/account/", "GET"): HTML_ANY,
     ("/account/password", "POST"): HTML_ANY,
+    ("/account/sign-out-everywhere", "POST"): HTML_ANY,
     ("/keys/", "GET"): HTML_KEYS,
     ("/keys/<key_id>", "GET"): HTML_KEYS,
     ("/keys/new", "GET"): HTML_KEYS_WRITE,
@@ -173,10 +174,14 @@ def app_config():
     return {"RATELIMIT_ENABLED": False}  # hundreds of deliberate 401s from one address
 
 
+# Routes that end the caller's sessions when they pass the guard: checked after every other route.
+ENDS_SESSIONS = {("/account/sign-out-everywhere", "POST")}
+
+
 def _routes(app):
-    for rule in app.url_map.iter_rules():
-        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
-            yield rule, method
+    found = [(rule, method) for rule in app.url_map.iter_rules()
+             for method in sorted(rule.methods - {"HEAD", "OPTIONS"})]
+    return sorted(found, key=lambda route: (route[0].rule, route[1]) in ENDS_SESSIONS)
 
 
 def _url(rule):

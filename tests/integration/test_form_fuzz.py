@@ -71,6 +71,7 @@ POST_FIELDS = {
     "auth.login": ("username", "password", "next"),
     "auth.logout": (),
     "account.change_password": ("current_password", "password", "confirm_password"),
+    "account.sign_out_everywhere": (),
     "keys.create": KEY_FIELDS,
     "keys.update": KEY_FIELDS,
     "keys.delete": ("ids", "one", "confirmed", "return_to"),
@@ -89,7 +90,7 @@ POST_FIELDS = {
 # Query parameters of every HTML route (POST routes that name their object in the query string included).
 QUERY_PARAMS = {
     "auth.index": (), "auth.login": ("next",), "auth.logout": (), "account.index": (),
-    "account.change_password": (),
+    "account.change_password": (), "account.sign_out_everywhere": (),
     "keys.index": ("q", "type", "status", "sort", "dir", "size", "owner", "after", "before"),
     "keys.new": (), "keys.create": (), "keys.show": (), "keys.update": (), "keys.delete": (),
     "keys.confirm_delete": ("one", "ids"), "keys.expiry": ("days",),
@@ -136,6 +137,9 @@ NASTY = st.sampled_from([
     "../../etc/passwd", "<script>alert(1)</script>", '"><img src=x>', "{{ 7*7 }}", "${7*7}", "%s%s%s",
     "'; DROP TABLE \"user\"; --", "elastic", "elastic@reserved", "alice", "superuser", "reserved", "native",
     "proxy", "_reserved", "*", "_all", "é", "😀", "Ω" * 300, "\u202eevil", "a" * 1025, "b" * 5000,
+    # durations, date math and numbers past every bound (retention, expiry days, dates)
+    "9999999999999999999999d", "99999999999d", "36500d", "36501d", "-1d", "0d", "1.5d", "9" * 5000 + "d",
+    "now-99999999999y", "now+9999999y", "9999-12-31||+1d", "36500", "36501", "99999999999", "1e3",
 ])
 NUMBERS = st.one_of(st.integers(-(2**80), 2**80).map(str), st.sampled_from([str(2**63), str(-(2**63) - 1),
                                                                              "9" * 5000, "1" + "0" * 400]))
@@ -225,7 +229,8 @@ def browser(client, auth, seeded):
 
 CSRF_MARKER = 'name="csrf_token" value="'
 # Routes after which the browser may be signed out (or elastic's password changed) by design.
-SIGNING_OUT = ("auth.logout", "auth.login", "account.change_password", "users.reset_password")
+SIGNING_OUT = ("auth.logout", "auth.login", "account.change_password", "account.sign_out_everywhere",
+               "users.reset_password")
 
 
 def keep_signed_in(client, auth, endpoint, response):

@@ -5,6 +5,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import count
+from tests.integration.test_api_http import EXTREMES
 from webapp.errors import DomainError
 from webapp.model import ApiKey
 from webapp.services.access.system import system_subject
@@ -344,7 +345,7 @@ def test_nesting_is_bounded(keys):
 
 FIELDS = ["name", "type", "creation", "expiration", "invalidated", "metadata", "metadata.env", "id", "nope", "*"]
 SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-10**12, 10**13), st.floats(allow_nan=False, width=32),
-                    st.sampled_from(["", "now-1d", "a*", "2024-01-01", "prod", "x\\y", "%_"]))
+                    st.sampled_from(["", "now-1d", "a*", "2024-01-01", "prod", "x\\y", "%_"]), EXTREMES)
 JSONISH = st.recursive(SCALARS, lambda inner: st.one_of(
     st.lists(inner, max_size=3),
     st.dictionaries(st.sampled_from(FIELDS + ["value", "gte", "lt", "query", "must", "should", "field", "size",
@@ -364,8 +365,58 @@ QUERIES = st.one_of(JSONISH, st.builds(lambda kind, body: {kind: body}, st.sampl
         ["terms", "range", "filter", "filters", "missing", "cardinality", "value_count", "date_range"]), JSONISH)),
     max_size=2)), sort=st.one_of(st.none(), JSONISH), after=st.one_of(st.none(), JSONISH))
 def test_no_request_makes_the_query_api_fail_other_than_with_a_400(keys, query, aggs, sort, after):
+    """Any query, aggregation, sort and search_after, extreme numbers, dates and date math included."""
     count("fuzz: random key queries (query, aggs, sort, search_after)")
     try:
         key_query.query_api_keys(system_subject(), query=query, aggs=aggs, sort=sort, search_after=after)
     except DomainError as error:
         assert 400 <= error.status < 500 and error.reason
+
+
+DATE_FIELDS = ["creation", "expiration", "invalidation"]
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(field=st.sampled_from(DATE_FIELDS), bound=st.sampled_from(["gt", "gte", "lt", "lte", "from", "to"]),
+       value=EXTREMES, where=st.sampled_from(["range", "term", "date_range", "search_after"]))
+def test_date_math_and_numbers_at_their_extremes_are_a_date_or_a_400(keys, field, bound, value, where):
+    """Every place a date is read (range and term queries, date_range buckets, search_after on a date sort):
+    a value is a date within years 1 to 9999, or ES's parse_exception; never an overflow."""
+    count("fuzz: date math, epoch millis and dates at their extremes")
+    requests = {
+        "range": {"query": {"range": {field: {bound: value}}}},
+        "term": {"query": {"term": {field: value}}},
+        "date_range": {"aggs": {"a": {"date_range": {"field": field, "ranges": [{bound if bound in (
+            "from", "to") else "from": value}]}}}},
+        "search_after": {"sort": [field], "search_after": [value]},
+    }
+    try:
+        answer = key_query.query_api_keys(system_subject(), **requests[where])
+    except DomainError as error:
+        assert error.status == 400 and error.type in ("parse_exception", "illegal_argument_exception",
+                                                      "parsing_exception", "x_content_parse_exception"), error
+    else:
+        assert answer["count"] <= len(keys)
+
+
+@pytest.mark.parametrize("query", [
+    {"range": {"creation": {"gte": "now-99999999999y"}}},
+    {"range": {"expiration": {"gte": "now+9999999y"}}},
+    {"range": {"creation": {"lt": "9999-12-31||+1d"}}},
+    {"range": {"invalidation": {"gte": 10**30}}},
+    {"range": {"creation": {"gte": "9" * 30}}},
+    {"range": {"creation": {"gte": "now+" + "9" * 5000 + "d"}}},
+    {"term": {"creation": -(2**63) - 1}},
+])
+def test_dates_beyond_the_years_1_to_9999_are_a_parse_exception(keys, query):
+    error = error_of(condition, query)
+    assert error.status == 400 and error.type == "parse_exception"
+    (value,) = next(iter(next(iter(query.values())).values())).values() if "range" in query else [
+        query["term"]["creation"]]
+    assert error.reason == f"failed to parse date field [{value}] with format [strict_date_optional_time||epoch_millis]"
+
+
+def test_the_last_and_first_dates_held_are_searchable(keys):
+    assert found({"range": {"creation": {"gte": "0001-01-01", "lte": "9999-12-31T23:59:59.999Z"}}}) == keys
+    assert found({"range": {"creation": {"lte": "9999-12-31||/y"}}}) == keys
+    assert found({"range": {"creation": {"gt": "9999-12-31||/y"}}}) == []

@@ -330,3 +330,17 @@ def test_odd_key_ids_are_not_found(client, auth, path):
     auth.login()
     assert client.get(path).status_code == 404
     assert _post(client, "/keys/delete", {"ids": "\x00", "confirmed": "1"}).status_code == 422
+
+
+@pytest.mark.parametrize("sort, values", [("created", [10**30, "x"]), ("created", [2**63, "x"]),
+                                          ("status", [-(2**63) - 1, 1, "x"]), ("last_used", [1e309, 1, "x"])])
+def test_a_cursor_with_numbers_no_database_holds_is_a_stale_cursor(client, auth, sort, values):
+    import base64
+    import json
+
+    auth.login()
+    text = json.dumps([sort, "desc", values]).replace("Infinity", "1e309")
+    token = base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+    for direction in ("after", "before"):
+        response = client.get(f"/keys/?sort={sort}&dir=desc&{direction}={token}", headers=HTMX)
+        assert response.status_code == 422, response.get_data(as_text=True)[:300]

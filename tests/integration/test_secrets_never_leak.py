@@ -27,6 +27,7 @@ from webapp.security.passwords import verify_password
 from webapp.services.access.authentication import last_used
 
 HTMX = {"HX-Request": "true"}
+NO_STORE = "no-store"
 _RECORD_FIELDS = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
 
 
@@ -114,7 +115,8 @@ class Traffic:
         cookie = self.client.get_cookie(self.cookie_name)
         session = repr(self.serializer.loads(cookie.value)) if cookie is not None else ""
         self.exchanges.append({"what": f"{method} {path} -> {response.status_code}", "headers": headers,
-                               "body": body, "session": session, "allowed": set()})
+                               "body": body, "session": session, "allowed": set(),
+                               "caching": (response.headers.get("Cache-Control"), response.headers.get("Pragma"))})
         return response
 
     def get(self, path, **kwargs):
@@ -247,6 +249,14 @@ def leaks(secret_values, places, exchanges):
                 if value in exchange[part]:
                     found.append((label, f"{exchange['what']} ({part})"))
     return found
+
+
+def assert_secret_answers_are_not_stored(exchanges):
+    """Every response allowed to show a secret (the new key, shown once) tells every cache not to keep it."""
+    carrying = [exchange for exchange in exchanges if exchange["allowed"]]
+    assert carrying, "no response carried a secret: the check saw nothing"
+    for exchange in carrying:
+        assert exchange["caching"] == (NO_STORE, "no-cache"), exchange["what"]
 
 
 def assert_shows(value, places, exchanges=None, where=("logs", "audit events")):
@@ -390,6 +400,7 @@ def test_api_flow_leaves_no_secret_anywhere(app, client, captured_logs, capsys, 
 
     places = gather(traffic, captured_logs, capsys, tmp_path)
     assert leaks(found.values, places, traffic.exchanges) == []
+    assert_secret_answers_are_not_stored(traffic.exchanges)
     # Guard rails: what isn't secret does show, in every place searched.
     assert_shows(key_id, places, traffic.exchanges)
     assert_shows("carol", places, traffic.exchanges)
@@ -488,6 +499,7 @@ def test_pages_leave_no_secret_anywhere(app, client, captured_logs, capsys, tmp_
 
     places = gather(traffic, captured_logs, capsys, tmp_path)
     assert leaks(found.values, places, traffic.exchanges) == []
+    assert_secret_answers_are_not_stored(traffic.exchanges)
     assert_shows(key_id, places, traffic.exchanges)
     assert_shows("frank", places, traffic.exchanges)
     assert_shows(planted, places, traffic.exchanges)
@@ -522,3 +534,88 @@ def test_the_search_finds_a_secret_that_does_leak(app, client, captured_logs, ca
         assert any(place.startswith("file keydesk.sqlite3") for place in where)
     peewee_lines = [line for line in captured_logs.lines if line.startswith("peewee DEBUG") and leaked in line]
     assert peewee_lines, "peewee's SQL log with parameters was not captured"
+
+
+# ---- every answer that can carry a secret is kept out of caches ----------------------------------------
+
+def secret_makers():
+    """Names of the service functions that hand back a secret: those returning a CreatedKey, or a result
+    holding one (found by their type hints, so a new one, a key rotation say, is found too)."""
+    import dataclasses
+    import importlib
+    import inspect
+    import pkgutil
+    import typing
+
+    import webapp.services
+    from webapp.services.api_keys.commands import CreatedKey
+
+    def carries(kind):
+        return kind is CreatedKey or (dataclasses.is_dataclass(kind) and any(
+            carries(hint) for hint in typing.get_type_hints(kind).values()))
+
+    def returned(function, module):
+        kind = function.__annotations__.get("return")
+        if isinstance(kind, str):  # a forward reference: the module's name for it
+            kind = getattr(module, kind.strip("'\""), None)
+        return kind
+
+    names = set()
+    for info in pkgutil.walk_packages(webapp.services.__path__, "webapp.services."):
+        module = importlib.import_module(info.name)
+        for name, function in inspect.getmembers(module, inspect.isfunction):
+            if function.__module__ == module.__name__ and carries(returned(function, module)):
+                names.add(name)
+    return names
+
+
+def secret_routes(app):
+    """(endpoint, method) of every route whose view calls a secret maker (read from the view's code)."""
+    makers = secret_makers()
+    found = set()
+    for rule in app.url_map.iter_rules():
+        view = app.view_functions[rule.endpoint]
+        while hasattr(view, "__wrapped__"):
+            view = view.__wrapped__
+        if makers & set(view.__code__.co_names):
+            found.update((rule.endpoint, method) for method in rule.methods - {"HEAD", "OPTIONS"})
+    return found
+
+
+def _api_create(traffic, method, path, body):
+    traffic.post("/_license/start_trial?acknowledge=true", headers=basic_header("elastic", ELASTIC_PASSWORD))
+    response = traffic.send(method, path, headers=basic_header("elastic", ELASTIC_PASSWORD), json=body)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return response, response.get_json()["api_key"]
+
+
+def _page_create(traffic, swap):
+    response = traffic.form("/keys/new", {"name": f"page-{secrets.token_hex(4)}", "type": "rest"},
+                            token_from="/keys/", headers=swap)
+    assert response.status_code in (200, 201), response.get_data(as_text=True)[:500]
+    return response, base64.b64decode(_created_key(response.get_data(as_text=True))[1]).decode().partition(":")[2]
+
+
+CROSS_CLUSTER = {"name": "cc", "access": {"search": [{"names": ["*"]}]}}
+SECRET_REQUESTS = {
+    ("api.create_api_key", "POST"): lambda t: [_api_create(t, "POST", "/_security/api_key", {"name": "a"})],
+    ("api.create_api_key", "PUT"): lambda t: [_api_create(t, "PUT", "/_security/api_key", {"name": "b"})],
+    ("api.create_cross_cluster_api_key", "POST"): lambda t: [
+        _api_create(t, "POST", "/_security/cross_cluster/api_key", CROSS_CLUSTER)],
+    ("keys.create", "POST"): lambda t: [t.login("elastic", ELASTIC_PASSWORD) and _page_create(t, {}),
+                                        _page_create(t, HTMX)],
+}
+
+
+def test_every_answer_that_carries_a_secret_is_no_store(app, client):
+    """The routes are found from the code (views that call a service handing back a secret), and each is
+    exercised: its answer carries the secret, with Cache-Control: no-store and Pragma: no-cache."""
+    assert secret_makers() >= {"create_api_key", "create_cross_cluster_api_key", "create_key"}
+    assert secret_routes(app) == set(SECRET_REQUESTS), "a route answers a secret: add it to SECRET_REQUESTS"
+    traffic = Traffic(app, client)
+    for route, exercise in SECRET_REQUESTS.items():
+        for response, secret in exercise(traffic):
+            count("secrets: answers carrying a secret checked for no-store")
+            assert secret and secret in response.get_data(as_text=True), route
+            assert response.headers.get("Cache-Control") == NO_STORE, route
+            assert response.headers.get("Pragma") == "no-cache", route

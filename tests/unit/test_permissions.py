@@ -1,15 +1,18 @@
 """Evaluating role descriptors: cluster and index checks, API-key intersection, `_has_privileges`."""
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from webapp.security.descriptors.roles import DescriptorError
+from webapp.security.descriptors.roles import DescriptorError, parse_role_descriptors
 from webapp.security.permissions import (
     LimitedPermission,
     Permission,
-    descriptor_list,
     effective_key_permission,
     has_privileges,
     is_restricted_index,
+    role_map_descriptors,
+    snapshot_descriptors,
 )
 from webapp.security.privileges import CLUSTER_PRIVILEGES, unknown_cluster_privilege_message
 
@@ -64,16 +67,46 @@ def test_cross_cluster_key_grants_nothing_on_the_rest_interface():
     assert not key.check_index("logs", "read") and not key.check_cluster("cross_cluster_search")
 
 
-@pytest.mark.parametrize(("source", "count"), [
-    ({"a": role(["all"]), "b": role(["monitor"])}, 2),  # {name: descriptor}
-    ([role(["all"]), role(["monitor"])], 2),  # plain list
-    ([{"a": role(["all"]), "b": role(["monitor"])}], 2),  # Elasticsearch's limited_by
-    (role(["all"]), 1),  # one descriptor
-    ({}, 0), (None, 0), ("garbage", 0), ([1, None, "x"], 0),
+@pytest.mark.parametrize(("roles", "count"), [
+    ({"a": role(["all"]), "b": role(["monitor"])}, 2),
+    ({"cluster": role(["all"])}, 1),  # a role may be named like a descriptor field
+    ({}, 0), (None, 0), ("garbage", 0), ({"a": "x", "b": None}, 0),
 ])
-def test_descriptor_list_accepts_every_stored_shape(source, count):
-    assert len(descriptor_list(source)) == count
-    assert Permission(source).check_cluster("all") is (count > 0)
+def test_a_role_map_is_read_as_roles_whatever_they_are_called(roles, count):
+    assert len(role_map_descriptors(roles)) == count
+    assert Permission.of_roles(roles).check_cluster("all") is (count > 0)
+
+
+@pytest.mark.parametrize(("limited_by", "count"), [
+    ([{"a": role(["all"]), "b": role(["monitor"])}], 2),  # Elasticsearch's limited_by
+    ([{"indices": role(["all"])}, {"metadata": role(["monitor"])}], 2),
+    ([role(["all"])], 0),  # one descriptor where role maps belong: its fields are no roles, so nothing
+    ([], 0), (None, 0), ({"a": role(["all"])}, 0), ([1, None, "x"], 0),
+])
+def test_an_owner_snapshot_is_a_list_of_role_maps(limited_by, count):
+    assert len(snapshot_descriptors(limited_by)) == count
+    assert Permission(snapshot_descriptors(limited_by)).check_cluster("all") is (count > 0)
+
+
+def test_a_permission_is_built_from_a_list_or_explicitly_from_a_role_map():
+    with pytest.raises(TypeError):
+        Permission({"cluster": ["all"]})  # one descriptor or a role map? Not guessed
+    assert Permission([{"cluster": ["all"]}]).check_cluster("all")
+    assert Permission.of_roles({"cluster": {"cluster": ["all"]}}).check_cluster("all")
+
+
+@pytest.mark.parametrize("name", ["cluster", "indices", "index", "run_as", "applications", "metadata",
+                                  "global", "remote_indices", "restriction", "description", "type"])
+def test_roles_and_key_descriptors_named_like_descriptor_fields_keep_their_privileges(name):
+    granted = {name: role(["manage_own_api_key"], [{"names": ["logs-*"], "privileges": ["read"]}])}
+    assert Permission.of_roles(granted).cluster_privileges() == {"manage_own_api_key", "none"}
+    key = effective_key_permission(granted, [granted])
+    assert key.cluster_privileges() == {"manage_own_api_key", "none"}
+    assert key.check_index("logs-1", "read") and not key.check_index("logs-1", "write")
+    narrower = effective_key_permission({name: role(indices=[{"names": ["logs-1"], "privileges": ["read"]}])},
+                                        [granted])
+    assert narrower.check_index("logs-1", "read") and not narrower.check_index("logs-2", "read")
+    assert not narrower.check_cluster("manage_own_api_key")
 
 
 def test_cluster_checks_follow_implication_and_actions():
@@ -267,3 +300,39 @@ def test_has_privileges_errors(arguments, type_, reason):
         assert caught.value.reason == reason
     else:
         assert caught.value.reason
+
+
+# ---- property: what a role map grants doesn't depend on what its roles are called ---------------------------
+# Names drawn from the fields a descriptor can have: a reader that guesses by shape mistakes such a map for one
+# descriptor, and the roles then grant nothing.
+FIELD_NAMES = ["cluster", "indices", "index", "applications", "application", "run_as", "global", "metadata",
+               "transient_metadata", "remote_indices", "remote_cluster", "restriction", "description", "type"]
+INDICES = ["logs-1", "metrics-1", ".security-7", "other"]
+_descriptor_bodies = st.fixed_dictionaries({
+    "cluster": st.lists(st.sampled_from(["all", "monitor", "manage_own_api_key", "manage_security", "none"]),
+                        max_size=3, unique=True),
+    "indices": st.lists(st.fixed_dictionaries({
+        "names": st.lists(st.sampled_from(["logs-*", "metrics-1", "*", ".security*"]), min_size=1, max_size=2),
+        "privileges": st.lists(st.sampled_from(["read", "write", "all"]), min_size=1, max_size=2)}), max_size=2),
+})
+_role_maps = st.dictionaries(st.sampled_from(FIELD_NAMES) | st.sampled_from(["r1", "r2", "logs"]),
+                             _descriptor_bodies, min_size=1, max_size=4)
+
+
+def _grants(permission):
+    return (permission.cluster_privileges(),
+            {(index, privilege): permission.check_index(index, privilege)
+             for index in INDICES for privilege in ("read", "write")})
+
+
+@given(roles=_role_maps, owner=_role_maps)
+@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
+def test_role_names_never_change_what_roles_and_keys_grant(roles, owner):
+    renamed = {f"role-{number}": descriptor for number, descriptor in enumerate(roles.values())}
+    owner_renamed = {f"owner-{number}": descriptor for number, descriptor in enumerate(owner.values())}
+    assert _grants(Permission.of_roles(roles)) == _grants(Permission.of_roles(renamed))
+    assert _grants(Permission.of_roles(roles)) == _grants(Permission(list(roles.values())))
+    parsed = parse_role_descriptors(roles, for_api_key=True)  # a key request's role_descriptors, as stored
+    assert _grants(effective_key_permission(parsed, [owner])) == _grants(
+        effective_key_permission(renamed, [owner_renamed]))
+    assert _grants(effective_key_permission({}, [owner])) == _grants(Permission.of_roles(owner_renamed))

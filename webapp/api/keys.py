@@ -42,6 +42,14 @@ QUERY_FIELDS = {"query": OBJECT, "aggs": OBJECT, "aggregations": OBJECT, "from":
                 "search_after": ARRAY}
 
 
+def _secret_answer(created):
+    """The answer carrying a new key's secret: kept out of every cache, as the keys page's panel is."""
+    response = answer(created.to_json())
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Pragma"] = "no-cache"
+    return response
+
+
 def _no_certificate_identity(fields):
     if fields.get("certificate_identity") is not None:
         raise bad_request("[certificate_identity] is not supported: Keydesk's cross-cluster keys don't carry a "
@@ -51,14 +59,14 @@ def _no_certificate_identity(fields):
 @bp.route("/_security/api_key", methods=["POST", "PUT"])
 @requires()
 def create_api_key():
-    """200 with {id, name, expiration?, api_key, encoded}: the only time the secret is shown."""
+    """200 with {id, name, expiration?, api_key, encoded}: the only time the secret is shown (no-store)."""
     check_params("refresh")
     refresh_param()
     fields = parse_object(json_body(required=True), "api_key_request", CREATE_FIELDS)
     created = api_keys.create_api_key(current_subject(), name=fields.get("name"),
                                       role_descriptors=fields.get("role_descriptors"),
                                       expiration=fields.get("expiration"), metadata=fields.get("metadata"))
-    return answer(created.to_json())
+    return _secret_answer(created)
 
 
 @bp.get("/_security/api_key")
@@ -172,7 +180,7 @@ def _invalidate_ids(fields):
 @bp.post("/_security/cross_cluster/api_key")
 @requires()
 def create_cross_cluster_api_key():
-    """200 with {id, name, expiration?, api_key, encoded}; enterprise or trial license only."""
+    """200 with {id, name, expiration?, api_key, encoded} (no-store); enterprise or trial license only."""
     check_params()
     require_cross_cluster_license()  # ES checks the license before reading the request
     fields = parse_object(json_body(required=True), "cross_cluster_api_key_request", CC_CREATE_FIELDS)
@@ -182,7 +190,7 @@ def create_cross_cluster_api_key():
     created = api_keys.create_cross_cluster_api_key(
         current_subject(), name=fields.get("name"), access=fields["access"], expiration=fields.get("expiration"),
         metadata=fields.get("metadata"))
-    return answer(created.to_json())
+    return _secret_answer(created)
 
 
 @bp.put("/_security/cross_cluster/api_key/<key_id>")

@@ -1,6 +1,7 @@
 """The Peewee database: one proxy, initialised from a URL, connected per request."""
 
 import importlib.util
+import os
 import re
 from urllib.parse import parse_qs, urlparse
 
@@ -30,7 +31,25 @@ class _RefusesUnstorableText:
 
 
 class KeydeskSqliteDatabase(_RefusesUnstorableText, PooledSqliteDatabase):
-    pass
+    def _connect(self):
+        private_file(self.database)
+        return super()._connect()
+
+
+def private_file(path: str) -> None:
+    """Create the SQLite file `path`, if it doesn't exist yet, readable and writable by its owner only (0600),
+    in a folder only its owner can enter (0700) when that folder doesn't exist either. SQLite gives the -wal,
+    -shm and -journal files it creates beside it the database file's mode, so they are 0600 too. An existing
+    file keeps its mode (an administrator may have chosen it)."""
+    if not path or path == ":memory:" or path.startswith("file:") or os.path.exists(path):
+        return
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:  # another process created it meanwhile: it chose the mode
+        pass
 
 
 class KeydeskPostgresqlDatabase(_RefusesUnstorableText, PooledPostgresqlDatabase):

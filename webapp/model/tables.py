@@ -182,7 +182,31 @@ class ApiKeyTally(BaseModel):
         primary_key = False
 
 
-ALL_MODELS = (Setting, User, Role, UserRole, ApiKey, AuditEvent)
+class UserSession(BaseModel):
+    """One signed-in browser session. The cookie carries a random token and the row is keyed by its SHA-256:
+    signing out deletes the row, so every instance refuses the cookie at its next request."""
+
+    id = CharField(primary_key=True, max_length=64)  # SHA-256 of the cookie's token, hex
+    user_id = IntegerField(index=True)
+    created = BigIntegerField()  # sign-in time: the absolute lifetime counts from here
+    last_used = BigIntegerField()  # last authenticated page request, written at most once a minute
+
+    class Meta:
+        table_name = "user_session"
+
+
+class ThrottleCounter(BaseModel):
+    """Failed authentications in the current window of one throttling limit (webapp/web/throttle_store.py)."""
+
+    key = CharField(primary_key=True, max_length=512)
+    hits = IntegerField()
+    expires = BigIntegerField(index=True)  # epoch milliseconds at which the window ends
+
+    class Meta:
+        table_name = "throttle_counter"
+
+
+ALL_MODELS = (Setting, User, Role, UserRole, ApiKey, AuditEvent, ThrottleCounter, UserSession)
 
 __all__ = ["JSONField", "BaseModel", "Setting", "User", "Role", "UserRole", "ApiKey", "AuditEvent", "ApiKeyTally",
-           "ALL_MODELS"]
+           "UserSession", "ThrottleCounter", "ALL_MODELS"]

@@ -1,10 +1,12 @@
-"""The signed-in user's own account page: identity, roles, effective privileges, and changing the password."""
+"""The signed-in user's own account page: identity, roles, effective privileges, changing the password, and
+signing out everywhere."""
 
 import flask_login
-from flask import Blueprint, request, url_for
+from flask import Blueprint, request, session, url_for
 
 from webapp.errors import ValidationFailed
 from webapp.pages.forms import field_errors
+from webapp.services.access import sessions
 from webapp.services.access.account import account_summary
 from webapp.services.admin import users_page as user_admin
 from webapp.web.guard import SessionUser, current_subject, signed_in
@@ -39,3 +41,16 @@ def change_password():
         return navigate(url_for("account.index"), message)
     return render("account/index.html", "account/_password.html", account=account_summary(subject), errors={},
                   password_message=message)
+
+
+@bp.post("/sign-out-everywhere")
+@signed_in
+def sign_out_everywhere():
+    """End every session signed in as you (every browser, this one included) on every instance; API keys keep
+    working. Then the sign-in page, saying so."""
+    ended = sessions.sign_out_everywhere(current_subject())
+    flask_login.logout_user()
+    session.clear()
+    message = (f"You have been signed out everywhere: {ended} session{'s' if ended != 1 else ''} ended, this one "
+               "included. Your API keys keep working.")
+    return navigate(url_for("auth.login"), message)

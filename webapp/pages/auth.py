@@ -5,9 +5,9 @@ import flask_login
 from flask import Blueprint, redirect, render_template, request, session, url_for
 
 from webapp.pages import links
-from webapp.services.access.authentication import sign_in, sign_out
+from webapp.services.access import sessions
 from webapp.services.schema.health import check_database
-from webapp.web.guard import SessionUser, client_address, current_subject
+from webapp.web.guard import SessionUser, client_address, current_subject, session_lifetime, session_token
 from webapp.web.htmx import local_url
 
 bp = Blueprint("auth", __name__)
@@ -38,22 +38,22 @@ def login():
 
     username = request.form.get("username", "")
     password = request.form.get("password", "")
-    user = sign_in(username, password, client_address())
-    if user is None:
+    signed_in = sessions.sign_in(username, password, client_address(), session_lifetime(), session_token())
+    if signed_in is None:
         return render_template("auth/login.html", next=next_url, error=LOGIN_FAILED, username=username), 401
 
     # A fresh session on sign-in: nothing from before (fixation) survives, and a new CSRF token is issued.
+    # The session's row in the database (services/access/sessions.py) is what sign-out deletes.
     session.clear()
-    flask_login.login_user(SessionUser(user))
+    flask_login.login_user(SessionUser(*signed_in))
     return redirect(safe_next(next_url))
 
 
 @bp.post("/logout")
 def logout():
-    """End the session and go back to the sign-in page."""
-    subject = current_subject()
-    if subject is not None:
-        sign_out(subject)
+    """End the session on the server (a kept copy of its cookie opens nothing, on any instance) and go back to
+    the sign-in page."""
+    sessions.sign_out(current_subject(), session_token())
     flask_login.logout_user()
     session.clear()
     return redirect(url_for("auth.login"))

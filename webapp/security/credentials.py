@@ -53,8 +53,21 @@ def hash_secret(secret: str) -> str:
     return f"{HASH_ALGORITHM}${salt}${digest}"
 
 
+# Checked against when there is no stored hash (no such key), so that an unknown key id costs what a wrong
+# secret costs. Its digest is of a salt alone: no secret (which is never empty) matches it.
+_DUMMY_HASH = f"{HASH_ALGORITHM}$keydesk-dummy${hashlib.sha256(b'keydesk-dummy').hexdigest()}"
+
+
 def verify_secret(secret: str, stored: str | None) -> bool:
-    """True when `secret` matches the stored hash; unknown algorithms never match."""
+    """True when `secret` matches the stored hash; unknown algorithms never match. With no stored hash
+    (None), the same work is done against a dummy hash and the answer is False."""
+    if not stored:
+        _matches(secret, _DUMMY_HASH)
+        return False
+    return _matches(secret, stored)
+
+
+def _matches(secret, stored):
     algorithm, _, rest = stored.partition("$")
     salt, _, expected = rest.partition("$")
     if algorithm != HASH_ALGORITHM or not expected:

@@ -17,6 +17,7 @@ users), as Elasticsearch defines them.
 """
 
 import json
+import math
 import re
 from itertools import accumulate
 
@@ -67,14 +68,31 @@ def check_nesting(text: str | bytes, limit: int = MAX_JSON_DEPTH) -> None:
 _LONG_NUMBER = re.compile(r"\d{4301,}")
 
 
+class _BeyondDouble(ValueError):
+    """A number too large for a double (1e309 would decode as infinity, which no JSON store takes)."""
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise _BeyondDouble(text)
+    return value
+
+
 def loads(text: str | bytes, limit: int = MAX_JSON_DEPTH, **options: object) -> object:
     """json.loads after the nesting check. Every problem is a JSONDecodeError (NestingTooDeep for too deep):
-    never a RecursionError, nor the plain ValueError Python raises for an integer of over 4300 digits."""
+    never a RecursionError, nor the plain ValueError Python raises for an integer of over 4300 digits; a
+    number beyond a double's range (1e309) is one too."""
     check_nesting(text, limit)
+    options.setdefault("parse_float", _finite_float)
     try:
         return json.loads(text, **options)
     except json.JSONDecodeError:
         raise
+    except _BeyondDouble as error:
+        doc = text if isinstance(text, str) else bytes(text).decode("utf-8", "replace")
+        raise json.JSONDecodeError(f"Numeric value ({error}) out of range of double", doc,
+                                   max(doc.find(str(error)), 0)) from error
     except RecursionError as error:  # cannot happen within the limit; kept as a guard
         raise NestingTooDeep(text if isinstance(text, str) else "", 0, limit) from error
     except ValueError as error:

@@ -60,7 +60,7 @@ def verify_password(password: object, stored: str | None) -> bool:
         return False
     if not stored:
         # Spend the same time as a real check, so unknown users can't be told apart by timing.
-        bcrypt.checkpw(b"keydesk", _dummy_hash())
+        bcrypt.checkpw(b"keydesk", _dummy_hash(hash_rounds()))
         return False
     try:
         return bcrypt.checkpw(_prepare(password), stored.encode("ascii"))
@@ -69,5 +69,6 @@ def verify_password(password: object, stored: str | None) -> bool:
 
 
 @functools.cache
-def _dummy_hash():
-    return bcrypt.hashpw(b"not-a-password", bcrypt.gensalt(hash_rounds()))
+def _dummy_hash(rounds):
+    """A hash at the cost new hashes get (made once per cost), checked when there is no stored hash."""
+    return bcrypt.hashpw(b"not-a-password", bcrypt.gensalt(rounds))

@@ -23,40 +23,32 @@ from webapp.security.privileges import (
     unknown_index_privilege_message,
 )
 
-__all__ = ["LimitedPermission", "Permission", "RESTRICTED_INDEX_PATTERNS", "descriptor_list",
-           "effective_key_permission", "has_privileges", "is_restricted_index"]
+__all__ = ["LimitedPermission", "Permission", "RESTRICTED_INDEX_PATTERNS", "effective_key_permission",
+           "has_privileges", "is_restricted_index", "role_map_descriptors", "snapshot_descriptors"]
 
 RESTRICTED_INDEX_PATTERNS = (".security*",)
-_DESCRIPTOR_FIELDS = frozenset({
-    "cluster", "indices", "index", "applications", "application", "run_as", "global", "metadata",
-    "transient_metadata", "remote_indices", "remote_cluster", "restriction", "description", "type",
-})
-# What a permission is built from: a {role name: descriptor} map, one descriptor, or a list of descriptors.
-DescriptorSource = Mapping[str, object] | Sequence[Mapping[str, object]]
+# Where descriptors come from decides how they are read, never their shape: a role may be named `cluster`.
+Descriptor = Mapping[str, object]
+RoleMap = Mapping[str, Descriptor]  # {role name: descriptor}: a user's roles, a key's role_descriptors
+Snapshot = Sequence[RoleMap]  # a key's `limited_by`, as Elasticsearch stores it: [{role name: descriptor}]
 
 
 def is_restricted_index(name: object) -> bool:
     return matches_any(RESTRICTED_INDEX_PATTERNS, name)
 
 
-def _looks_like_descriptor(candidate):
-    """A descriptor has list/string fields; a {role name: descriptor} map has only object values."""
-    if any(not isinstance(value, dict) for value in candidate.values()):
-        return True
-    return bool(candidate) and all(key in _DESCRIPTOR_FIELDS for key in candidate)
+def role_map_descriptors(roles: RoleMap | None) -> list[Descriptor]:
+    """The descriptors of a {role name: descriptor} map, whatever the roles are called."""
+    if not isinstance(roles, Mapping):
+        return []
+    return [descriptor for descriptor in roles.values() if isinstance(descriptor, Mapping)]
 
 
-def descriptor_list(source: object) -> list[dict]:
-    """Descriptors from a {name: descriptor} map, a list of descriptors, or ES's `limited_by` [{name: d}]."""
-    if isinstance(source, Mapping):
-        if source and _looks_like_descriptor(source):
-            return [source]
-        return [value for value in source.values() if isinstance(value, Mapping)]
-    found = []
-    for item in source if isinstance(source, (list, tuple)) else ():
-        if isinstance(item, Mapping) and item:
-            found.extend(descriptor_list(item))
-    return found
+def snapshot_descriptors(limited_by: Snapshot | None) -> list[Descriptor]:
+    """The descriptors of a key's owner snapshot `limited_by`: a list of {role name: descriptor} maps."""
+    if not isinstance(limited_by, (list, tuple)):
+        return []
+    return [descriptor for roles in limited_by for descriptor in role_map_descriptors(roles)]
 
 
 def _strings(value):
@@ -109,10 +101,13 @@ class _IndexGroup:
 
 
 class Permission:
-    """The union of what the given role descriptors grant."""
+    """The union of what the given role descriptors grant: a list of descriptors (Permission.of_roles for a
+    {role name: descriptor} map; a map is refused here, as it can't be told from one descriptor)."""
 
-    def __init__(self, descriptors: DescriptorSource = ()) -> None:
-        self.descriptors = descriptor_list(descriptors)
+    def __init__(self, descriptors: Sequence[Descriptor] = ()) -> None:
+        if isinstance(descriptors, Mapping) or not isinstance(descriptors, (list, tuple)):
+            raise TypeError("Permission takes a list of descriptors; use Permission.of_roles for a role map")
+        self.descriptors = [descriptor for descriptor in descriptors if isinstance(descriptor, Mapping)]
         cluster, groups, run_as, applications = [], [], [], []
         for descriptor in self.descriptors:
             cluster.extend(_lowered(descriptor.get("cluster")))
@@ -124,6 +119,11 @@ class Permission:
         self._groups = tuple(groups)
         self._run_as = tuple(run_as)
         self._applications = tuple(applications)
+
+    @classmethod
+    def of_roles(cls, roles: RoleMap | None) -> "Permission":
+        """What the roles of a {role name: descriptor} map grant together."""
+        return cls(role_map_descriptors(roles))
 
     def check_cluster(self, privilege_or_action: str) -> bool:
         """A named privilege, an action pattern, or one concrete action (e.g. Keydesk's `api_key/create`)."""
@@ -208,11 +208,12 @@ class LimitedPermission:
                    for part in (self.assigned, self.limited_by))
 
 
-def effective_key_permission(role_descriptors: DescriptorSource | None,
-                             limited_by: DescriptorSource | None) -> Permission | LimitedPermission:
-    """A key's permission: assigned ∩ owner snapshot; with no assigned descriptors, the snapshot alone."""
-    owner = Permission(limited_by or ())
-    assigned = descriptor_list(role_descriptors or {})
+def effective_key_permission(role_descriptors: RoleMap | None,
+                             limited_by: Snapshot | None) -> Permission | LimitedPermission:
+    """A key's permission: assigned ({role name: descriptor}) ∩ owner snapshot ([{role name: descriptor}]);
+    with no assigned descriptors, the snapshot alone."""
+    owner = Permission(snapshot_descriptors(limited_by))
+    assigned = role_map_descriptors(role_descriptors)
     if not assigned:
         return owner
     return LimitedPermission(Permission(assigned), owner)

@@ -3,13 +3,13 @@
 import functools
 
 import flask_login
-from flask import g, request, url_for
+from flask import current_app, flash, g, request, url_for
 
 from webapp.errors import unauthorized
-from webapp.model import User
 from webapp.security import privileges
 from webapp.security.privileges import ACTIONS
 from webapp.security.subject import VIA_SESSION
+from webapp.services.access import sessions
 from webapp.services.access.authentication import (
     MISSING_CREDENTIALS,
     authenticate_api_key,
@@ -26,31 +26,51 @@ login_manager = flask_login.LoginManager()
 
 
 class SessionUser(flask_login.UserMixin):
-    """What flask-login keeps in the session: the user's id, its creation time and the generation it was
-    issued under. The creation time tells a re-used row id (SQLite re-uses a deleted user's) from the old user."""
+    """What flask-login keeps in the session: the user's id, generation and creation time, and the session's
+    token (services/access/sessions.py). The creation time tells a re-used row id (SQLite re-uses a deleted
+    user's) from the old user. Without `token`, the current request's session continues (a password change
+    keeps this session going at the new generation)."""
 
-    def __init__(self, user):
+    def __init__(self, user, token=None):
         self.user = user
+        self.token = token if token is not None else session_token()
 
     def get_id(self):
-        return f"{self.user.id}:{self.user.generation}:{self.user.created}"
+        return sessions.session_id(self.user, self.token)
+
+
+def session_lifetime() -> sessions.Lifetime:
+    """This app's session lifetime: PERMANENT_SESSION_LIFETIME since sign-in, KEYDESK_SESSION_IDLE_MINUTES idle."""
+    return sessions.Lifetime(absolute_ms=int(current_app.permanent_session_lifetime.total_seconds() * 1000),
+                             idle_ms=int(current_app.config["KEYDESK_SESSION_IDLE_MINUTES"]) * 60_000)
+
+
+def session_token() -> str:
+    """The token of the signed-in session of this request ("" when there is none)."""
+    return getattr(flask_login.current_user, "token", "")
 
 
 @login_manager.user_loader
 def _load_session_user(session_id):
     if g.get("keydesk_database_down"):  # drawing the outage page: nobody is signed in for it
         return None
-    user_id, _, rest = str(session_id).partition(":")
-    generation, _, created = rest.partition(":")
-    try:
-        user = User.get_or_none(User.id == int(user_id))
-    except ValueError:
+    # Signed out (here or on another instance), disabled, password changed, idle or too old: no session.
+    resumed = sessions.resume_session(session_id, session_lifetime())
+    if resumed.user is None:
+        g.keydesk_session_refused = resumed.refused
         return None
-    # A disabled user, or one whose password changed since sign-in, loses the session at the next request.
-    if (user is None or not user.enabled or str(user.generation) != generation
-            or str(user.created) != created):
-        return None
-    return SessionUser(user)
+    return SessionUser(resumed.user, resumed.token)
+
+
+def _session_ended_message():
+    refused = g.get("keydesk_session_refused")
+    if refused == sessions.IDLE:
+        minutes = int(current_app.config["KEYDESK_SESSION_IDLE_MINUTES"])
+        return f"Your session ended after {minutes} minutes without activity; sign in again."
+    if refused == sessions.EXPIRED:
+        hours = round(current_app.permanent_session_lifetime.total_seconds() / 3600, 1)
+        return f"Your session ended {hours:g} hours after you signed in; sign in again."
+    return None
 
 
 def client_address():
@@ -88,6 +108,10 @@ def _not_signed_in():
         raise authentication_failed(MISSING_CREDENTIALS)
     here = request.full_path if request.query_string else request.path
     target = url_for("auth.login", next=request.script_root + here)
+    message = _session_ended_message()
+    if message:
+        flask_login.logout_user()  # forget the ended session, so the sign-in page doesn't look it up again
+        flash(message, "info")
     return redirect_to(target, 302, htmx_status=401)
 
 

@@ -1,18 +1,27 @@
 """Throttling of failed sign-ins and failed API authentications (the `limits` package).
 
-Only failures count, so people and scripts with good credentials are never slowed; once a credential or an
-address has failed too often, every attempt with it waits out the window (429 with Retry-After). Counters
-live in memory, or in Redis (KEYDESK_RATELIMIT_STORAGE_URL) so that several instances share them. Fixed
-windows: a limit such as "10 per minute" allows ten failures per calendar minute of the counter.
+Only failures count, so people and scripts with good credentials are never slowed. Two limits: failures per
+(claimed credential, source address) and failures per source address. What someone else does elsewhere
+never refuses a correct credential: a key id or a username is no secret (key ids are in audit rows and in the
+identity headers services behind a proxy receive), so failures are never counted per credential alone.
 
-Two requests are throttled: a POST of the sign-in form, and any request to the JSON API. Before one of them
-runs, each of its two limits (per credential, per address) is tested; after it answered 401, both are hit.
+- An address that has used up its own limit gets 429 (with Retry-After) for everything it sends: flooding is
+  refused before any credential is checked.
+- A password (the sign-in form, Basic on the API) is tested against its (username, address) limit before it
+  is checked, so once an address has guessed too often at one user even the right password waits there.
+- An API key secret (128 random bits: guessing it is no threat) is only checked against its (key id, address)
+  limit once it has failed: that failure is answered 429 instead of 401, and a correct secret is let through
+  whatever the count. A correct ApiKey request therefore costs one read (the address's counter), no write.
+
+Counters live in Keydesk's own database by default (`database://`, webapp/web/throttle_store.py: shared by
+every worker process, and on PostgreSQL by every instance), in Redis (`redis://`: shared by every instance),
+or in each process's memory (`memory://`). Fixed windows: "10 per minute" allows ten failures per calendar
+minute of the counter.
 """
 
 import importlib.util
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import current_app, g, request
@@ -26,6 +35,7 @@ from webapp.config import ConfigurationError
 from webapp.errors import AuthenticationFailed
 from webapp.security.credentials import CredentialFormatError, decode_credential
 from webapp.services.access.authentication import parse_basic
+from webapp.web import throttle_store  # noqa: F401  (registers the database:// storage with `limits`)
 
 log = logging.getLogger(__name__)
 
@@ -34,32 +44,45 @@ API_MESSAGE = "too many failed authentication attempts; retry later"
 EXTENSION = "keydesk.throttle"
 
 
-def credential_key() -> str:
-    """Who the request claims to be, without checking it: `key:<id>`, `user:<name>`, or `none`."""
+@dataclass(frozen=True)
+class Claim:
+    """Who the request claims to be, unchecked: `key:<id>`, `user:<name>`, `malformed` or `none`; `password`
+    when the secret is a password (guessable, so its limit is tested before it is checked)."""
+
+    credential: str
+    password: bool
+
+
+def claim() -> Claim:
     if request.method == "POST" and request.endpoint == "auth.login":
-        return "user:" + request.form.get("username", "")[:200]
+        return Claim("user:" + request.form.get("username", "")[:200], True)
     scheme, _, value = request.headers.get("Authorization", "").partition(" ")
     try:
         if scheme.lower() == "apikey":
-            return "key:" + decode_credential(value)[0][:100]
+            return Claim("key:" + decode_credential(value)[0][:100], False)
         if scheme.lower() == "basic":
-            return "user:" + parse_basic(value)[0][:200]
+            return Claim("user:" + parse_basic(value)[0][:200], True)
     except (CredentialFormatError, AuthenticationFailed):
-        return "malformed"
-    return "none"
+        return Claim("malformed", False)
+    return Claim("none", False)
 
 
-def address_key() -> str:
-    return request.remote_addr or "unknown"
+def address() -> str:
+    """The client's address (the one X-Forwarded-For gives behind KEYDESK_PROXY_HOPS trusted proxies)."""
+    return (request.remote_addr or "unknown")[:64]
 
 
 @dataclass(frozen=True)
 class Rule:
-    """One limit on failures: how many per window, counted under `scope` for the key `key()` returns."""
+    """One limit on failures: how many per window, counted under `scope`, per address or per (credential,
+    address)."""
 
     item: RateLimitItem
-    key: Callable[[], str]  # reads the current request
     scope: str
+    per_credential: bool
+
+    def identifiers(self, credential: str, client: str) -> tuple[str, ...]:
+        return (credential, client, self.scope) if self.per_credential else (client, self.scope)
 
 
 class Throttle:
@@ -76,9 +99,8 @@ class Throttle:
         self.strategy = FixedWindowRateLimiter(self.storage)
         self.enabled = enabled
         self.rules = {
-            kind: [Rule(item, key, f"{kind}-{name}")
-                   for text, key, name in ((per_credential, credential_key, "credential"),
-                                           (per_address, address_key, "address"))
+            kind: [Rule(item, f"{kind}-{name}", per_credential=name == "credential")
+                   for text, name in ((per_credential, "credential"), (per_address, "address"))
                    for item in parse_many(text)]
             for kind in ("login", "api")
         }
@@ -87,26 +109,36 @@ class Throttle:
         """Forget every counter (tests)."""
         self.storage.reset()
 
-    def refuse_if_throttled(self, kind: str, message: str) -> None:
-        """Raise 429 when one of the rules of `kind` has no failure left in its window."""
+    def _retry_after(self, rule: Rule, identifiers: tuple[str, ...]) -> int:
+        reset_at = self.strategy.get_window_stats(rule.item, *identifiers).reset_time
+        return max(1, int(reset_at - time.time()) + 1)
+
+    def refused_before(self, kind: str, who: Claim, client: str) -> int | None:
+        """Seconds to wait when a limit of `kind` that applies before the check has no failure left, else None:
+        the address's limits always, the (credential, address) ones for a password."""
         for rule in self.rules[kind]:
-            identifiers = (rule.key(), rule.scope)
+            if rule.per_credential and not who.password:
+                continue
+            identifiers = rule.identifiers(who.credential, client)
             try:
-                allowed = self.strategy.test(rule.item, *identifiers)
-                reset_at = None if allowed else self.strategy.get_window_stats(rule.item, *identifiers).reset_time
+                if not self.strategy.test(rule.item, *identifiers):
+                    return self._retry_after(rule, identifiers)
             except Exception as error:  # any failure of the store (Redis down): see init_app
                 log.warning("throttle store unavailable, not throttling: %s", error)
-                return
-            if not allowed:
-                g.keydesk_retry_after = max(1, int(reset_at - time.time()) + 1)
-                raise TooManyRequests(message)
+                return None
+        return None
 
-    def count_failure(self, kind: str) -> None:
+    def count_failure(self, kind: str, who: Claim, client: str) -> int | None:
+        """Count a failure against every limit of `kind`; seconds to wait when one of them is now exceeded."""
+        refused = None
         try:
             for rule in self.rules[kind]:
-                self.strategy.hit(rule.item, rule.key(), rule.scope)
+                identifiers = rule.identifiers(who.credential, client)
+                if not self.strategy.hit(rule.item, *identifiers) and refused is None:
+                    refused = self._retry_after(rule, identifiers)
         except Exception as error:  # any failure of the store (Redis down): see init_app
             log.warning("throttle store unavailable, failure not counted: %s", error)
+        return refused
 
 
 def of(app) -> Throttle:
@@ -131,17 +163,27 @@ def _throttled_kind():
 _MESSAGES = {"api": API_MESSAGE, "login": LOGIN_MESSAGE}
 
 
+def _too_many(kind, retry_after):
+    g.keydesk_retry_after = retry_after
+    return TooManyRequests(_MESSAGES[kind])
+
+
 def _before():
     throttle, kind = current_app.extensions[EXTENSION], _throttled_kind()
     if kind is not None and throttle.enabled:
-        throttle.refuse_if_throttled(kind, _MESSAGES[kind])
+        g.keydesk_claim = claim()
+        retry_after = throttle.refused_before(kind, g.keydesk_claim, address())
+        if retry_after is not None:
+            raise _too_many(kind, retry_after)
 
 
 def _after(response):
-    if response.status_code == 401:
+    """After a 401, count the failure; when that used up a limit, answer 429 instead."""
+    if response.status_code == 401 and "keydesk_claim" in g:
         throttle, kind = current_app.extensions[EXTENSION], _throttled_kind()
-        if kind is not None and throttle.enabled:
-            throttle.count_failure(kind)
+        retry_after = throttle.count_failure(kind, g.keydesk_claim, address())
+        if retry_after is not None:
+            return current_app.make_response(current_app.handle_http_exception(_too_many(kind, retry_after)))
     return response
 
 

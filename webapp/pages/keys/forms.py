@@ -15,7 +15,7 @@ from webapp.services.api_keys.details import DEFAULT_ACCESS, READ_ONLY_BOILERPLA
 from webapp.web.guard import requires
 from webapp.web.htmx import respond
 
-MAX_DAYS = 36_500
+MAX_DAYS = checks.MAX_EXPIRATION_DAYS
 FORM_FIELDS = ("name", "type", "control", "role_descriptors", "access", "expires", "days", "add_metadata",
                "metadata")
 DAYS_MESSAGE = "Enter a whole number of days, 1 or more."

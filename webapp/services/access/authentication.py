@@ -53,7 +53,7 @@ def subject_for_user(user: User, via: str, address: str | None = None) -> Subjec
         realm=user.realm,
         realm_type=user.realm,
         roles=roles,
-        permission=Permission(descriptors),
+        permission=Permission.of_roles(descriptors),
         via=via,
         user_id=user.id,
         full_name=user.full_name,
@@ -191,12 +191,14 @@ _USER_STATE_SQL = (
     'FROM "user" u WHERE u.id = ?'
 )
 
-# Everything verifying an API key needs, in the order of the checks, read in one statement.
+# Everything verifying an API key needs, in the order of the checks, read in one statement. It answers one
+# row whether the key exists or not (the key's columns are then NULL), so an unknown id costs the same
+# statement as a known one: the time of a failure doesn't tell which ids exist.
 _KEY_STATE_SQL = (
-    'SELECT k.invalidated, k.secret_hash, k.type, k.expiration, k.version, u.id, u.enabled, u.generation, '
-    'u.updated, (SELECT s.value FROM setting s WHERE s.name = \'api_keys.enabled\') '
-    'FROM api_key k LEFT JOIN "user" u ON u.username = k.owner_username AND u.realm = k.owner_realm '
-    'WHERE k.id = ?'
+    'SELECT (SELECT s.value FROM setting s WHERE s.name = \'api_keys.enabled\'), k.id, k.invalidated, '
+    'k.secret_hash, k.type, k.expiration, k.version, u.id, u.enabled, u.generation, u.updated '
+    'FROM (SELECT 1 AS one) probe LEFT JOIN api_key k ON k.id = ? '
+    'LEFT JOIN "user" u ON u.username = k.owner_username AND u.realm = k.owner_realm'
 )
 
 
@@ -300,7 +302,8 @@ def authenticate_api_key(value: str, address: str | None = None, expected_type: 
     Order: parse → exists → not invalidated → secret → type → not expired; then the owner must still exist
     and be enabled, and API keys must be enabled. Each failure is a 401 naming the reason. The key, its
     owner and the setting are read in one statement on every request, so a revoked key, a disabled owner
-    or switched-off API keys take effect at once; only the Subject built from them is reused.
+    or switched-off API keys take effect at once; only the Subject built from them is reused. An unknown
+    id costs what a known one does: the same statement, and the secret checked (against a dummy hash).
     """
     try:
         key_id, secret = decode_credential(value)
@@ -308,16 +311,17 @@ def authenticate_api_key(value: str, address: str | None = None, expected_type: 
         if not settings.api_keys_enabled():
             raise authentication_failed(detail="API key: api keys are not enabled") from error
         raise authentication_failed(detail=f"API key: {error}") from error
-    row = None if "\x00" in key_id else _fetch_one(_KEY_STATE_SQL, key_id)  # ids are URL-safe base64
-    enabled = settings.api_keys_enabled() if row is None else row[9] is None or bool(json.loads(row[9]))
-    if not enabled:
+    # Ids are URL-safe base64: one with a NUL (which PostgreSQL can't compare) is looked up as "", found never.
+    row = _fetch_one(_KEY_STATE_SQL, "" if "\x00" in key_id else key_id)
+    setting, found, invalidated, secret_hash, key_type, expiration, version, owner_id, owner_enabled = row[:9]
+    secret_matches = verify_secret(secret, secret_hash)  # before any answer, so that every failure costs it
+    if setting is not None and not json.loads(setting):
         raise authentication_failed(detail="API key: api keys are not enabled")
-    if row is None:
+    if found is None:
         raise authentication_failed(detail=f"API key: unable to find apikey with id {key_id}")
-    invalidated, secret_hash, key_type, expiration, version, owner_id, owner_enabled = row[:7]
     if invalidated:
         raise authentication_failed(detail=f"API key: api key [{key_id}] has been invalidated")
-    if not verify_secret(secret, secret_hash):
+    if not secret_matches:
         raise authentication_failed(detail=f"API key: invalid credentials for API key [{key_id}]")
     if key_type != expected_type:
         raise authentication_failed(
@@ -330,7 +334,7 @@ def authenticate_api_key(value: str, address: str | None = None, expected_type: 
     if owner_id is None or not owner_enabled:
         raise authentication_failed(detail=f"API key: the owner of api key [{key_id}] is disabled or deleted")
     last_used.note(key_id, now, address, flush_seconds)  # written at most every `flush_seconds`
-    return subjects.get_or_build(("key", key_id, version, owner_id, *row[7:9]), address,
+    return subjects.get_or_build(("key", key_id, version, owner_id, *row[9:11]), address,
                                  lambda: _key_subject(ApiKey.get_by_id(key_id), User.get_by_id(owner_id)))
 
 

@@ -8,4 +8,4 @@ SUPERUSER_DESCRIPTOR = {"cli": {"cluster": ["all"], "indices": [], "applications
 
 def system_subject(name: str = "keydesk-cli") -> Subject:
     return Subject(username=name, realm="cli", realm_type="cli", roles=("superuser",),
-                   permission=Permission(SUPERUSER_DESCRIPTOR), via="cli")
+                   permission=Permission.of_roles(SUPERUSER_DESCRIPTOR), via="cli")

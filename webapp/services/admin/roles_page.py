@@ -132,7 +132,7 @@ def locks_out(subject: Subject, role_name: str, new_descriptor: dict | None) -> 
         descriptors.pop(role_name, None)
     else:
         descriptors[role_name] = new_descriptor
-    return not Permission(descriptors).check_cluster("manage_security")
+    return not Permission.of_roles(descriptors).check_cluster("manage_security")
 
 
 def save_role(subject: Subject, name: str, body: object, *, creating: bool, confirmed: bool = False) -> dict:

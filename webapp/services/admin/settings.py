@@ -16,8 +16,14 @@ from webapp.services.audit import trail as audit
 
 LICENSE_LEVELS = ("basic", "trial", "enterprise")
 TRIAL_DAYS = 30
-_DURATION = re.compile(r"^\s*(\d+)\s*(ms|s|m|h|d)\s*$")
+_DURATION = re.compile(r"^\s*([0-9]+)\s*(ms|s|m|h|d)\s*$")
 _UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": DAY_MS}
+MAX_DURATION_DAYS = 36_500
+MAX_DURATION_MS = MAX_DURATION_DAYS * DAY_MS  # 100 years: the longest retention period or key lifetime
+
+
+class DurationTooLong(ValueError):
+    """A time value beyond MAX_DURATION_MS."""
 
 
 def get_setting(name: str, default: object = None) -> object:
@@ -33,12 +39,18 @@ def set_setting(name: str, value: object) -> None:
     ).execute()
 
 
-def parse_duration_ms(text: str) -> int:
-    """Milliseconds in an Elasticsearch time value such as `7d`, `12h`, `30m`, `1000ms`; ValueError if not one."""
+def parse_duration_ms(text: str, setting: str = "retention") -> int:
+    """Milliseconds in an Elasticsearch time value such as `7d`, `12h`, `30m`, `1000ms`; ValueError if not one,
+    DurationTooLong (a ValueError) beyond MAX_DURATION_MS. `setting` names it in the messages."""
     match = _DURATION.match(text) if isinstance(text, str) else None
     if not match:
-        raise ValueError(f"failed to parse setting [retention] with value [{text}] as a time value")
-    return int(match.group(1)) * _UNIT_MS[match.group(2)]
+        raise ValueError(f"failed to parse setting [{setting}] with value [{text}] as a time value")
+    digits, unit = match.group(1).lstrip("0") or "0", match.group(2)
+    # Compared as text first: a digit string of any length is refused without building a huge number.
+    if len(digits) > 20 or int(digits) * _UNIT_MS[unit] > MAX_DURATION_MS:
+        raise DurationTooLong(f"failed to parse setting [{setting}] with value [{text}] as a time value: "
+                              f"durations beyond {MAX_DURATION_DAYS}d (100 years) are not supported")
+    return int(digits) * _UNIT_MS[unit]
 
 
 def license_state(now: int | None = None) -> dict:
@@ -72,7 +84,6 @@ def api_keys_enabled() -> bool:
 
 
 DEFAULT_RETENTION = "7d"
-MAX_RETENTION_MS = 100 * 365 * DAY_MS  # beyond this an epoch-ms cutoff stops making sense
 
 
 def retention_ms(default: str = DEFAULT_RETENTION) -> int:
@@ -98,11 +109,11 @@ def api_key_settings(default_retention: str = DEFAULT_RETENTION) -> dict:
 def retention_problem(text: object) -> str | None:
     """Why `text` can't be the retention period, or None."""
     try:
-        value = parse_duration_ms(text)
+        parse_duration_ms(text)
+    except DurationTooLong:
+        return f"the retention period may be at most {MAX_DURATION_DAYS}d (100 years)"
     except ValueError as error:
         return f"{error}: use a number and a unit (ms, s, m, h or d), for example 7d or 12h"
-    if value > MAX_RETENTION_MS:
-        return "the retention period may be at most 36500d (100 years)"
     return None
 
 

@@ -193,7 +193,7 @@ def would_lose_manage_security(subject: Subject, user: User, new_roles: Iterable
     """True when giving `user` the roles `new_roles` takes `manage_security` away from the actor themself."""
     if not subject.owns(user.username, user.realm):
         return False
-    return subject.may("manage_security") and not Permission(role_descriptors_for(new_roles)).check_cluster(
+    return subject.may("manage_security") and not Permission.of_roles(role_descriptors_for(new_roles)).check_cluster(
         "manage_security")
 
 

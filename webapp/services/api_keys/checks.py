@@ -13,6 +13,7 @@ from webapp.services.admin import settings
 MAX_NAME_LENGTH = 256
 MAX_ID_LENGTH = 64
 CROSS_CLUSTER_FEATURE = "advanced-remote-cluster-security"
+MAX_EXPIRATION_DAYS = settings.MAX_DURATION_DAYS
 
 
 def ensure_enabled() -> None:
@@ -78,11 +79,14 @@ def validate_metadata(metadata: object) -> None:
 
 
 def expiration_ms(expiration: str | None, now: int) -> int | None:
-    """Absolute expiry in ms from an ES time value like `30d`; None for no expiry."""
+    """Absolute expiry in ms from an ES time value like `30d` (at most settings.MAX_DURATION_DAYS); None for no
+    expiry."""
     if expiration is None:
         return None
     try:
-        delta = settings.parse_duration_ms(expiration)
+        delta = settings.parse_duration_ms(expiration, "expiration")
+    except settings.DurationTooLong as error:
+        raise DomainError(str(error), type="illegal_argument_exception", field="expiration") from error
     except ValueError as error:
         raise DomainError(
             f"failed to parse setting [expiration] with value [{expiration}] as a time value: "
@@ -102,12 +106,12 @@ def descriptors(body: object) -> dict:
 
 
 def grants_nothing(parsed: dict) -> bool:
-    """True when none of the parsed descriptors grants anything (what a derived key must ask for)."""
-    return all(
-        not d.get("cluster") and not d.get("indices") and not d.get("applications") and not d.get("run_as")
-        and not d.get("remote_indices") and not d.get("remote_cluster")
-        for d in parsed.values()
-    )
+    """True when none of the parsed descriptors grants anything (what a derived key must ask for): no section
+    that grants (`global` included, as Elasticsearch's RoleDescriptor.isEmpty counts it) holds anything."""
+    return all(not any(d.get(section) for section in _GRANTING_SECTIONS) for d in parsed.values())
+
+
+_GRANTING_SECTIONS = ("cluster", "global", "indices", "applications", "run_as", "remote_indices", "remote_cluster")
 
 
 def owner_snapshot(subject: Subject) -> list[dict]:

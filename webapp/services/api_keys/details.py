@@ -10,7 +10,12 @@ from webapp.clock import now_ms
 from webapp.errors import NotFound
 from webapp.model import ApiKey, Role, User, UserRole
 from webapp.security import privileges
-from webapp.security.permissions import Permission, descriptor_list, effective_key_permission
+from webapp.security.permissions import (
+    Permission,
+    effective_key_permission,
+    role_map_descriptors,
+    snapshot_descriptors,
+)
 from webapp.security.privileges import cluster_privilege_implies
 from webapp.security.subject import Subject
 from webapp.services.admin import settings
@@ -134,9 +139,9 @@ def describe_effective(key: ApiKey) -> list[str]:
         for entry in access.get("replication") or ():
             lines.append(f"Remote clusters may replicate {_join(entry.get('names') or [])}.")
         return lines or ["This cross-cluster key grants no access."]
-    snapshot = descriptor_list(key.limited_by or [])
-    assigned = descriptor_list(key.role_descriptors or {})
-    permission = effective_key_permission(key.role_descriptors or {}, key.limited_by or [])
+    snapshot = snapshot_descriptors(key.limited_by)
+    assigned = role_map_descriptors(key.role_descriptors)
+    permission = effective_key_permission(key.role_descriptors, key.limited_by)
     cluster = _fewest(permission.cluster_privileges())
     lines = [f"Cluster privileges: {_join(cluster)}." if cluster else "No cluster privileges."]
     if not assigned:

@@ -165,4 +165,4 @@ def _fits(key, value):
         return value in (0, 1) and not isinstance(value, float)
     if any(key is text for text in _TEXT_KEYS):
         return isinstance(value, str)
-    return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, int) and not isinstance(value, bool) and -(2**63) <= value < 2**63  # a database integer

@@ -106,8 +106,8 @@ def audit_page(subject: Subject, criteria: AuditFilter, *, size: int = 50,
     """(events newest first, id to continue from or None): keyset paging on the id, works at any depth."""
     size = size if size in PAGE_SIZES else 50
     query = _query(subject, criteria)
-    if before_id is not None:
-        query = query.where(AuditEvent.id < before_id)
+    if before_id is not None:  # clamped to a database integer: "before" a larger id is before every id
+        query = query.where(AuditEvent.id < max(min(before_id, 2**63 - 1), -(2**63)))
     rows = list(query.order_by(AuditEvent.id.desc()).limit(size + 1))
     more = len(rows) > size
     rows = rows[:size]

@@ -4,10 +4,10 @@ from collections.abc import Callable
 
 from peewee import Database, DatabaseProxy
 
-from webapp.model import ALL_MODELS, Setting
+from webapp.model import ALL_MODELS, Setting, ThrottleCounter, UserSession
 from webapp.model.db import database, is_sqlite
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 4
 
 # version -> function that brings a database at version-1 up to version. Each runs in one transaction
 # with the version bump, so a failed upgrade leaves the previous schema and data untouched.
@@ -221,3 +221,19 @@ def _install_pg_search(db):
 @migration(2)
 def key_list_objects(db: Database | DatabaseProxy) -> None:
     install_key_list_objects(db)
+
+
+# ---- version 3: server-side sessions (services/access/sessions.py) -------------------------------------
+# A new, empty table: sessions issued before the upgrade carry no token and end, so everyone signs in again.
+
+@migration(3)
+def user_sessions(db: Database | DatabaseProxy) -> None:
+    db.create_tables([UserSession], safe=True)
+
+
+# ---- version 4: throttling counters shared by every worker and instance (webapp/web/throttle_store.py) ---
+# A new, empty table: counting starts afresh.
+
+@migration(4)
+def throttle_counters(db: Database | DatabaseProxy) -> None:
+    db.create_tables([ThrottleCounter], safe=True)

@@ -105,7 +105,7 @@ def _check_body(name, kind, body):
         if key not in _OPTIONS[kind]:
             raise _error(f"[{kind}] unknown field [{key}]", "x_content_parse_exception")
     for option, valid, wanted in (("min_doc_count", lambda v: isinstance(v, int) and not isinstance(v, bool)
-                                   and v >= 0, "a whole number of at least 0"),
+                                   and 0 <= v <= 2**31 - 1, "a whole number from 0 to 2147483647"),
                                   ("other_bucket_key", lambda v: isinstance(v, str), "a string"),
                                   ("other_bucket", lambda v: isinstance(v, bool), "true or false"),
                                   ("keyed", lambda v: isinstance(v, bool), "true or false")):

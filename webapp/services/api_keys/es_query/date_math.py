@@ -1,4 +1,7 @@
-"""Elasticsearch date math for range bounds: `now-7d`, `now/d`, `2024-01-01||+1M/M`, epoch millis, ISO dates."""
+"""Elasticsearch date math for range bounds: `now-7d`, `now/d`, `2024-01-01||+1M/M`, epoch millis, ISO dates.
+
+Every step and the result stay within the dates Keydesk holds (years 1 to 9999, fields.MIN_DATE_MS..MAX_DATE_MS):
+math that leaves them is refused with the parse_exception of an unparseable date, never an overflow."""
 
 import calendar
 import re
@@ -6,9 +9,11 @@ from datetime import UTC, datetime, timedelta
 
 from webapp.clock import now_ms
 from webapp.errors import DomainError
-from webapp.services.api_keys.es_query.fields import DATE_FORMAT, date_value
+from webapp.services.api_keys.es_query.fields import DATE_FORMAT, date_value, from_ms, in_date_range, to_ms
 
-_STEP = re.compile(r"([+-])(\d+)([yMwdhHms])|/([yMwdhHms])")
+# Amounts longer than this many digits can't stay within the date range (10^12 seconds is 31,000 years).
+_STEP = re.compile(r"([+-])([0-9]{1,12})([yMwdhHms])|/([yMwdhHms])")
+_LAST = datetime.max.replace(microsecond=999_000, tzinfo=UTC)
 
 
 def _error(value):
@@ -34,26 +39,36 @@ def _add(moment, sign, amount, unit):
     return moment + timedelta(seconds=seconds * amount)
 
 
-def _round(moment, unit, up):
+_KEEP = {"d": 0, "h": 1, "H": 1, "m": 2, "s": 3}  # how many of hour, minute, second, microsecond stay
+_NEXT = {"d": "days", "h": "hours", "H": "hours", "m": "minutes", "s": "seconds"}
+
+
+def _start(moment, unit):
+    """The first instant of `moment`'s unit (year, month, week, day, hour, minute, second)."""
     if unit == "y":
-        start = moment.replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0)
-        following = start.replace(year=start.year + 1)
-    elif unit == "M":
-        start = moment.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-        following = _add_months(start, 1)
-    elif unit == "w":
+        return moment.replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0)
+    if unit == "M":
+        return moment.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    if unit == "w":
         day = moment.replace(hour=0, minute=0, second=0, microsecond=0)
-        start = day - timedelta(days=day.weekday())
-        following = start + timedelta(days=7)
-    else:
-        keep = {"d": "day", "h": "hour", "H": "hour", "m": "minute", "s": "second"}[unit]
-        fields = ("hour", "minute", "second", "microsecond")
-        cut = {"day": 0, "hour": 1, "minute": 2, "second": 3}[keep]
-        start = moment.replace(**{name: 0 for name in fields[cut:]})
-        following = start + timedelta(**{{"day": "days", "hour": "hours", "minute": "minutes",
-                                          "second": "seconds"}[keep]: 1})
+        return day - timedelta(days=day.weekday())
+    fields = ("hour", "minute", "second", "microsecond")
+    return moment.replace(**{name: 0 for name in fields[_KEEP[unit]:]})
+
+
+def _round(moment, unit, up):
+    """`moment` rounded down to its unit, or up to the unit's last ms; the last date held when that unit ends
+    after it (year 9999)."""
+    start = _start(moment, unit)
     if not up:
         return start
+    try:
+        if unit in ("y", "M"):
+            following = _add_months(start, 12 if unit == "y" else 1)
+        else:
+            following = start + timedelta(**{"weeks" if unit == "w" else _NEXT[unit]: 1})
+    except (ValueError, OverflowError):
+        return _LAST
     return following - timedelta(milliseconds=1)
 
 
@@ -69,15 +84,25 @@ def parse_date_math(value: object, round_up: bool = False, now: int | None = Non
         anchor = date_value(head)
     else:
         return date_value(text)
-    moment = datetime.fromtimestamp(anchor / 1000, tz=UTC)
+    try:
+        moment = _apply(from_ms(anchor), math, round_up)
+    except (ValueError, OverflowError):
+        moment = None
+    if moment is None or not in_date_range(to_ms(moment)):
+        raise _error(value)
+    return to_ms(moment)
+
+
+def _apply(moment, math, round_up):
+    """`moment` after each step of `math` (`+1d`, `/M`...); None when `math` is not date math."""
     position = 0
     while position < len(math):
         match = _STEP.match(math, position)
         if match is None:
-            raise _error(value)
+            return None
         if match.group(4):
             moment = _round(moment, match.group(4), round_up)
         else:
             moment = _add(moment, match.group(1), int(match.group(2)), match.group(3))
         position = match.end()
-    return int(moment.timestamp() * 1000)
+    return moment

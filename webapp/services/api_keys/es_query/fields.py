@@ -6,10 +6,11 @@ an array matches when any element does. JSON is read with the database's own fun
 PostgreSQL jsonb), the only place where the SQL differs between the two.
 """
 
+import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from peewee import SQL, ColumnBase, Function, NodeList, fn
 
@@ -19,6 +20,11 @@ from webapp.model.db import database, is_sqlite
 
 KEYWORD, DATE, BOOLEAN, FLATTENED = "keyword", "date", "boolean", "flattened"
 DATE_FORMAT = "strict_date_optional_time||epoch_millis"
+# Dates are bounded to the years strict_date_optional_time writes with four digits (and Python's datetime
+# holds): 0001-01-01T00:00:00.000Z to 9999-12-31T23:59:59.999Z. Anything beyond is refused as unparseable.
+MIN_DATE_MS = -62_135_596_800_000
+MAX_DATE_MS = 253_402_300_799_999
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 TRUE = SQL("1 = 1")
 FALSE = SQL("1 = 0")
 
@@ -118,19 +124,27 @@ def boolean_value(value: object) -> bool:
 
 
 def date_value(value: object, field_name: str = "date") -> int:
-    """Epoch milliseconds from epoch_millis or an ISO-8601 date/time (ES's default date format)."""
+    """Epoch milliseconds from epoch_millis or an ISO-8601 date/time (ES's default date format), within
+    MIN_DATE_MS..MAX_DATE_MS; ES's parse_exception for anything else."""
     if isinstance(value, bool) or value is None:
         raise _date_error(value, field_name)
+    parsed = None
     if isinstance(value, (int, float)):
-        return int(value)
-    if isinstance(value, str):
+        parsed = int(value) if not isinstance(value, float) or math.isfinite(value) else None
+    elif isinstance(value, str):
         text = value.strip()
-        if re.fullmatch(r"-?\d+", text) and not re.fullmatch(r"\d{4}", text):
-            return int(text)
-        parsed = _parse_iso(text)
-        if parsed is not None:
-            return parsed
-    raise _date_error(value, field_name)
+        if re.fullmatch(r"-?[0-9]{1,20}", text) and not re.fullmatch(r"[0-9]{4}", text):
+            parsed = int(text)
+        else:
+            parsed = _parse_iso(text)
+    if parsed is None or not in_date_range(parsed):
+        raise _date_error(value, field_name)
+    return parsed
+
+
+def in_date_range(ms: int) -> bool:
+    """Whether epoch ms `ms` is a date Keydesk can store, compare and print (years 1 to 9999)."""
+    return MIN_DATE_MS <= ms <= MAX_DATE_MS
 
 
 def _date_error(value, field_name):
@@ -139,23 +153,33 @@ def _date_error(value, field_name):
 
 def _parse_iso(text):
     candidate = text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text
-    if re.fullmatch(r"\d{4}", candidate):
+    if re.fullmatch(r"[0-9]{4}", candidate):
         candidate += "-01-01"
-    elif re.fullmatch(r"\d{4}-\d{2}", candidate):
+    elif re.fullmatch(r"[0-9]{4}-[0-9]{2}", candidate):
         candidate += "-01"
     try:
         moment = datetime.fromisoformat(candidate)
-    except ValueError:
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        return to_ms(moment)
+    except (ValueError, OverflowError):
         return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return int(moment.timestamp() * 1000)
+
+
+def to_ms(moment: datetime) -> int:
+    """Epoch milliseconds of an aware datetime, exactly (sub-millisecond parts dropped)."""
+    return (moment - EPOCH) // timedelta(milliseconds=1)
+
+
+def from_ms(ms: int) -> datetime:
+    """The aware UTC datetime of epoch milliseconds `ms` (within the date range), exactly."""
+    return EPOCH + timedelta(milliseconds=ms)
 
 
 def format_date(ms: int) -> str:
     """Epoch ms as ES prints dates: 2024-05-01T12:00:00.000Z."""
-    moment = datetime.fromtimestamp(ms / 1000, tz=UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    moment = from_ms(ms)
+    return f"{moment.year:04d}" + moment.strftime("-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 def typed(field: Field, value: object, query_name: str = "term") -> str | bool | int:
