@@ -20,10 +20,11 @@ from webapp.services.api_keys import commands as api_keys
 CALLERS = (
     "anonymous", "no_privileges", "read_security", "manage_own_api_key", "manage_api_key", "manage_security",
     "superuser", "key_no_privileges", "key_own_only", "disabled_session", "expired_key", "invalidated_key",
+    "signed_out_copy",
 )
 SESSIONS = {"no_privileges": [], "read_security": ["security_viewer"], "manage_own_api_key": ["api_key_user"],
             "manage_api_key": ["api_key_admin"], "manage_security": ["security_admin"], "superuser": ["superuser"],
-            "disabled_session": ["superuser"]}
+            "disabled_session": ["superuser"], "signed_out_copy": ["superuser"]}
 KEYS = {"key_no_privileges": {"nothing": {}}, "key_own_only": {"own": {"cluster": ["manage_own_api_key"]}},
         "expired_key": {}, "invalidated_key": {}}
 
@@ -210,6 +211,15 @@ def callers(app, db, make_user):
         client.post("/login", data={"username": caller, "password": USER_PASSWORD, "csrf_token": token})
         made[caller] = (client, _csrf_header(client, "/account/"))
     User.update(enabled=False, generation=User.generation + 1).where(User.username == "disabled_session").execute()
+    # A superuser's session cookie copied before its owner signed out: sign-out ends the session on the
+    # server, so the copy must be anonymous on every route (it used to work for the session's whole lifetime).
+    signed_in, _ = made["signed_out_copy"]
+    cookie_name = app.config["SESSION_COOKIE_NAME"]
+    copy = app.test_client()
+    copy.set_cookie(cookie_name, signed_in.get_cookie(cookie_name).value)
+    assert copy.get("/account/").status_code == 200  # the copy works while the session lasts
+    signed_in.post("/logout", headers=_csrf_header(signed_in, "/account/"))
+    made["signed_out_copy"] = (copy, _csrf_header(copy))
     elastic = subject_for_user(User.get(User.username == "elastic"), "basic")
     for caller, descriptors in KEYS.items():
         created = api_keys.create_api_key(elastic, name=caller, role_descriptors=descriptors)
