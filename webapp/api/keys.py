@@ -28,6 +28,7 @@ from webapp.errors import ValidationFailed
 from webapp.services.api_keys import commands as api_keys
 from webapp.services.api_keys.checks import require_cross_cluster_license, selector_problems
 from webapp.services.api_keys.es_query import search as key_query
+from webapp.web.caching import keep_out_of_caches
 from webapp.web.guard import current_subject, requires
 
 CREATE_FIELDS = {"name": STRING, "expiration": STRING, "role_descriptors": ANY, "metadata": OBJECT_OR_NULL}
@@ -44,10 +45,7 @@ QUERY_FIELDS = {"query": OBJECT, "aggs": OBJECT, "aggregations": OBJECT, "from":
 
 def _secret_answer(created):
     """The answer carrying a new key's secret: kept out of every cache, as the keys page's panel is."""
-    response = answer(created.to_json())
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["Pragma"] = "no-cache"
-    return response
+    return keep_out_of_caches(answer(created.to_json()))
 
 
 def _no_certificate_identity(fields):

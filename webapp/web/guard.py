@@ -115,13 +115,13 @@ def _not_signed_in():
     return redirect_to(target, 302, htmx_status=401)
 
 
-def _forbidden(subject, action, privileges):
+def _forbidden(subject, action, needed):
     if wants_json():
-        granted_by = ACTIONS.get(action, privileges) if action else privileges
+        granted_by = ACTIONS.get(action, needed) if action else needed
         raise unauthorized(subject, action or "cluster:admin/keydesk", granted_by)
     message = (
         "Your roles don't grant any of the privileges this page needs: "
-        + ", ".join(privileges)
+        + ", ".join(needed)
         + ". Ask an administrator if you need access."
     )
     return html_error(403, "You don't have permission", message)

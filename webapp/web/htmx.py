@@ -6,6 +6,8 @@ from urllib.parse import urlsplit
 from flask import Response, flash, make_response, redirect, render_template, request
 from werkzeug.urls import iri_to_uri
 
+from webapp.web.caching import keep_out_of_caches
+
 
 def wants_partial() -> bool:
     """True for an htmx swap; a boosted request or a history restore (back button) needs the whole page."""
@@ -21,10 +23,7 @@ def respond(body: str = "", status: int = 200, *, trigger: str | None = None, re
     response = make_response(body, status)
     headers = {"HX-Trigger": trigger, "HX-Retarget": retarget, "HX-Reswap": reswap, "HX-Push-Url": push_url}
     response.headers.update({name: value for name, value in headers.items() if value})
-    if no_store:
-        response.headers["Cache-Control"] = "no-store"
-        response.headers["Pragma"] = "no-cache"
-    return response
+    return keep_out_of_caches(response) if no_store else response
 
 
 def render(page: str, partial: str, /, status: int = 200, *, trigger: str | None = None,
