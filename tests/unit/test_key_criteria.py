@@ -17,11 +17,10 @@ def test_free_text_fields_and_quotes():
     assert terms.any
 
 
-def test_short_substrings_are_left_out_and_reported():
+def test_short_substrings_are_searched_like_longer_ones():
     terms = key_terms.parse_search("db name:x owner:al")
-    assert terms.text == () and terms.names == ()
-    assert terms.too_short == ("db", "x")
-    assert terms.owners == ("al",)  # owners are matched against the owner list, any length works
+    assert terms.text == ("db",) and terms.names == ("x",)
+    assert terms.owners == ("al",)
 
 
 @pytest.mark.parametrize("text, message", [

@@ -21,7 +21,7 @@ STATUSES = ("active", "expiring", "expired", "invalidated")
 TYPE_WORDS = {"personal": "personal", "rest": "personal", "user": "personal", "cross-cluster": "cross-cluster",
               "cross_cluster": "cross-cluster", "managed": "managed"}
 FIELDS = ("name", "owner", "type", "status")
-MIN_SUBSTRING = 3  # the trigram index can't answer shorter substrings
+MIN_SUBSTRING = 3  # shorter substrings have no trigram: listing.py looks them up another way
 MAX_SEARCH_LENGTH = 500
 MAX_OWNERS = 100
 _TOKEN = re.compile(r'[^\s"]*"[^"]*"|[^\s"]+')
@@ -35,7 +35,6 @@ class SearchTerms:
     owners: tuple = ()
     types: tuple = ()
     statuses: tuple = ()
-    too_short: tuple = ()  # substrings left out because the index can't look them up
 
     @property
     def any(self) -> bool:
@@ -95,11 +94,11 @@ def parse_search(text: str | None) -> SearchTerms:
         raise _problem("q", "The search can't contain control characters.")
     if text.count('"') % 2:
         raise _problem("q", "A quotation mark is not closed.")
-    found = {"text": [], "names": [], "owners": [], "types": [], "statuses": [], "too_short": []}
+    found = {"text": [], "names": [], "owners": [], "types": [], "statuses": []}
     for token in _TOKEN.findall(text):
         match = None if token.startswith('"') else _FIELD.match(token)
         if match is None:
-            _substring(found, "text", _unquote(token))
+            found["text"].append(_unquote(token))
             continue
         name, value = match.group(1).lower(), _unquote(match.group(2))
         if name not in FIELDS:
@@ -108,7 +107,7 @@ def parse_search(text: str | None) -> SearchTerms:
         if not value.strip():
             raise _problem("q", f'"{name}:" needs a value, for example {name}:{_EXAMPLES[name]}.')
         if name == "name":
-            _substring(found, "names", value)
+            found["names"].append(value)
         elif name == "owner":
             found["owners"].append(value)
         elif name == "type":
@@ -125,13 +124,6 @@ def parse_search(text: str | None) -> SearchTerms:
 
 
 _EXAMPLES = {"name": "deploy", "owner": "alice", "type": "personal", "status": "expired"}
-
-
-def _substring(found, kind, value):
-    if len(value) < MIN_SUBSTRING:
-        found["too_short"].append(value)
-    else:
-        found[kind].append(value)
 
 
 def parse_owner(value: str | None) -> tuple[str, str] | None:

@@ -6,13 +6,16 @@ counts kept by triggers, schema v2) where the filters allow; status filters coun
 retention purge keeps short; searches count up to COUNT_CAP. Substring search goes through the trigram
 index (SQLite FTS5, keyed by api_key_search.seq); a term so common that the index offers more than
 CANDIDATE_LIMIT rows is instead checked row by row while walking the sort index, which then finds a page
-within a bounded number of rows. The rules for parsing what a person types live in key_terms.
+within a bounded number of rows. Words of one or two characters have no trigram: they are tested row by row
+along the sort order, except on PostgreSQL when the newest keys show the word is rare; then a GIN index over
+each name's one- and two-character substrings (schema v5) lists the keys holding it. The rules for parsing what
+a person types live in key_terms.
 """
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from peewee import SQL, Tuple, fn
+from peewee import SQL, Expression, Tuple, fn
 
 from webapp.clock import DAY_MS, now_ms
 from webapp.model import ApiKey, ApiKeyTally, User
@@ -23,7 +26,15 @@ from webapp.services.access.rights import require
 from webapp.services.api_keys import paging as key_paging
 from webapp.services.api_keys import visibility
 from webapp.services.api_keys.checks import ensure_enabled
-from webapp.services.api_keys.criteria import PAGE_SIZES, SORTS, KeyCriteria, SearchTerms, build_criteria, parse_search
+from webapp.services.api_keys.criteria import (
+    MIN_SUBSTRING,
+    PAGE_SIZES,
+    SORTS,
+    KeyCriteria,
+    SearchTerms,
+    build_criteria,
+    parse_search,
+)
 from webapp.services.api_keys.details import rights_of
 
 __all__ = ["PAGE_SIZES", "SORTS", "KeyCriteria", "KeyPage", "SearchTerms", "Total", "build_criteria",
@@ -36,6 +47,8 @@ EXACT_COUNT_LIMIT = 50000  # when the other filters leave at most this many keys
 FTS_SCAN_LIMIT = 20000  # index rows a capped search count may look at
 OWNER_CHOICES_LIMIT = 500
 SELECTIVE_SHARE = 50  # filters leaving under 1/50 of all keys are sorted after filtering
+SHORT_SAMPLE = 1000  # a short word is common when this many of the newest keys hold it at least ...
+SHORT_COMMON = 5  # ... this many times (then a walk along any sort order finds a page within a few thousand)
 
 @dataclass(frozen=True)
 class Total:
@@ -223,26 +236,66 @@ def _has_trigram_index():
         "SELECT 1 FROM sqlite_master WHERE name = 'api_key_fts'").fetchone() is not None
 
 
+def _has_short_gram_index():
+    return not is_sqlite() and database.execute_sql(
+        "SELECT to_regclass('api_key_name_short') IS NOT NULL").fetchone()[0]
+
+
+def _is_short(term):
+    return len(term) < MIN_SUBSTRING
+
+
 def _add_search(plan, terms, universe):
-    if _has_trigram_index():
-        query = " AND ".join([_phrase(t) for t in terms.text] + [f"name : {_phrase(t)}" for t in terms.names])
+    # One- and two-character words have no trigram; they get their own test below.
+    text, names = [t for t in terms.text if not _is_short(t)], [t for t in terms.names if not _is_short(t)]
+    if (text or names) and _has_trigram_index():
+        query = " AND ".join([_phrase(t) for t in text] + [f"name : {_phrase(t)}" for t in names])
         seqs = [row[0] for row in database.execute_sql(
             "SELECT rowid FROM api_key_fts WHERE api_key_fts MATCH ? LIMIT ?", (query, CANDIDATE_LIMIT + 1))]
+        if not seqs:
+            plan.impossible = True
+            return
         if len(seqs) <= CANDIDATE_LIMIT:
-            if not seqs:
-                plan.impossible = True
-                return
             plan.candidates = True
             plan.source = key_paging.candidate_source(seqs)
-            return
-        plan.fts_query = query
+            text, names = [], []
+        elif len(text) + len(names) == len(terms.text) + len(terms.names):
+            plan.fts_query = query
     # A common term (or no trigram index): test each row, walking the sort order.
-    for term in terms.text:
-        owners = _owners_matching(term, universe)
+    short_index = _has_short_gram_index()
+    for term, with_owner in [(t, True) for t in terms.text if t in text or _is_short(t)] + \
+            [(t, False) for t in terms.names if t in names or _is_short(t)]:
+        owners = _owners_matching(term, universe) if with_owner else set()
         name_matches = ApiKey.name.contains(term)
+        if _is_short(term) and short_index and not plan.candidates:
+            rare = _rare_short_word(plan, term, owners)
+            if plan.impossible:
+                return
+            name_matches = name_matches if rare is None else rare
         plan.conditions.append(name_matches | _owner_condition(owners) if owners else name_matches)
-    for term in terms.names:
-        plan.conditions.append(ApiKey.name.contains(term))
+
+
+def _rare_short_word(plan, term, owners):
+    """For a one- or two-character word most keys don't hold: the keys whose name holds it, from the
+    substring index (PostgreSQL), as an id list. None when the word is common (walking finds a page soon)."""
+    recent = (ApiKey.select(ApiKey.name, ApiKey.owner_username, ApiKey.owner_realm)
+              .where(ApiKey.invalidated == False)  # noqa: E712 (SQL)
+              .order_by(ApiKey.creation.desc(), ApiKey.id.desc()).limit(SHORT_SAMPLE).alias("recent"))
+    held = recent.c.name.contains(term)
+    if owners:
+        held = held | _owner_condition(owners, recent.c.owner_username, recent.c.owner_realm)
+    if ApiKey.select(fn.COUNT(SQL("1"))).from_(recent).where(held).scalar() >= SHORT_COMMON:
+        return None
+    grams = Expression(fn.api_key_short_grams(ApiKey.name), "@>", fn.array_append(SQL("ARRAY[]::text[]"),
+                                                                                fn.lower(term)))
+    ids = [row[0] for row in ApiKey.select(ApiKey.id).where(grams).limit(CANDIDATE_LIMIT + 1).tuples()]
+    if len(ids) > CANDIDATE_LIMIT:
+        return None
+    if not ids and not owners:
+        plan.impossible = True
+        return None
+    plan.candidates = plan.candidates or not owners
+    return ApiKey.id.in_(ids) if ids else SQL("FALSE")
 
 
 # ---- totals -----------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from peewee import Database, DatabaseProxy
 from webapp.model import ALL_MODELS, Setting, ThrottleCounter, UserSession
 from webapp.model.db import database, is_sqlite
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 # version -> function that brings a database at version-1 up to version. Each runs in one transaction
 # with the version bump, so a failed upgrade leaves the previous schema and data untouched.
@@ -190,6 +190,7 @@ def install_key_list_objects(db: Database | DatabaseProxy) -> None:
     else:
         _run_script(db, _PG_TALLY_FUNCTION)
         _install_pg_search(db)
+        _install_pg_short_grams(db)
 
 
 def _install_sqlite_search(db):
@@ -218,6 +219,20 @@ def _install_pg_search(db):
     db.execute_sql("CREATE INDEX IF NOT EXISTS api_key_name_trgm ON api_key USING gin (name gin_trgm_ops)")
 
 
+# Words of one or two characters have no trigram: on PostgreSQL a GIN index over each name's one- and
+# two-character substrings (lower case) finds the keys holding a rare one. SQLite tests such words row by row.
+_PG_SHORT_GRAMS = """
+CREATE OR REPLACE FUNCTION api_key_short_grams(t text) RETURNS text[] LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+AS $$ SELECT array_agg(substr(l, i, n)) FROM (SELECT lower(t) AS l) AS s, generate_series(1, length(t)) AS i,
+  (VALUES (1), (2)) AS w(n) $$;
+"""
+
+
+def _install_pg_short_grams(db):
+    db.execute_sql(_PG_SHORT_GRAMS.strip())
+    db.execute_sql("CREATE INDEX IF NOT EXISTS api_key_name_short ON api_key USING gin (api_key_short_grams(name))")
+
+
 @migration(2)
 def key_list_objects(db: Database | DatabaseProxy) -> None:
     install_key_list_objects(db)
@@ -237,3 +252,12 @@ def user_sessions(db: Database | DatabaseProxy) -> None:
 @migration(4)
 def throttle_counters(db: Database | DatabaseProxy) -> None:
     db.create_tables([ThrottleCounter], safe=True)
+
+
+# ---- version 5: search words shorter than three characters (listing.py) ---------------------------------
+# PostgreSQL gets the index of one- and two-character substrings; SQLite needs nothing new.
+
+@migration(5)
+def short_word_search(db: Database | DatabaseProxy) -> None:
+    if not is_sqlite():
+        _install_pg_short_grams(db)
