@@ -8,6 +8,24 @@ from flask import Flask
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
+class KeydeskFlask(Flask):
+    """Flask, remembering `ensure_sync`'s answer per function: Flask asks it for every hook of every request, and
+    each time `inspect` works out again whether the function is a coroutine (none of Keydesk's hooks are)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._sync_functions = {}
+
+    def ensure_sync(self, func):
+        try:
+            return self._sync_functions[func]
+        except KeyError:
+            sync = self._sync_functions[func] = super().ensure_sync(func)
+            return sync
+        except TypeError:  # an unhashable callable
+            return super().ensure_sync(func)
+
+
 def create_app(config=None):
     """Build the application: configuration, request plumbing, blueprints, commands."""
     from webapp import api, cli
@@ -15,7 +33,7 @@ def create_app(config=None):
     from webapp.pages import account, audit, auth, keys, roles, settings, users
     from webapp.web import bodies, connections, errors, extensions, guard, proxy, throttle
 
-    app = Flask(
+    app = KeydeskFlask(
         __name__,
         instance_path=os.environ.get("KEYDESK_INSTANCE_PATH") or str(PROJECT_ROOT / "instance"),
         instance_relative_config=True,

@@ -82,7 +82,9 @@ def _subject_from_authorization():
     scheme, _, value = header.partition(" ")
     scheme = scheme.lower()
     if scheme == "apikey":
-        return authenticate_api_key(value, client_address(), flush_seconds=tuning().last_used_flush_seconds)
+        # The address's throttling limits, when they are read with the key (webapp/web/throttle.py).
+        return authenticate_api_key(value, client_address(), flush_seconds=tuning().last_used_flush_seconds,
+                                    gate=g.get("keydesk_gate"))
     if scheme == "basic":
         return authenticate_basic(value, client_address(), cache_seconds=tuning().basic_cache_seconds)
     if header:

@@ -11,7 +11,9 @@ identity headers services behind a proxy receive), so failures are never counted
   is checked, so once an address has guessed too often at one user even the right password waits there.
 - An API key secret (128 random bits: guessing it is no threat) is only checked against its (key id, address)
   limit once it has failed: that failure is answered 429 instead of 401, and a correct secret is let through
-  whatever the count. A correct ApiKey request therefore costs one read (the address's counter), no write.
+  whatever the count. A correct ApiKey request therefore costs one read (the address's counter), no write;
+  with the counters in Keydesk's database that read is part of the key's own statement (an AddressGate), so
+  verifying a key stays one statement.
 
 Counters live in Keydesk's own database by default (`database://`, webapp/web/throttle_store.py: shared by
 every worker process, and on PostgreSQL by every instance), in Redis (`redis://`: shared by every instance),
@@ -22,7 +24,7 @@ minute of the counter.
 import importlib.util
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from flask import current_app, g, request
 from limits import RateLimitItem, parse_many
@@ -33,9 +35,10 @@ from werkzeug.exceptions import TooManyRequests
 
 from webapp.config import ConfigurationError
 from webapp.errors import AuthenticationFailed
+from webapp.model.db import UNSTORABLE
 from webapp.security.credentials import CredentialFormatError, decode_credential
 from webapp.services.access.authentication import parse_basic
-from webapp.web import throttle_store  # noqa: F401  (registers the database:// storage with `limits`)
+from webapp.web import throttle_store  # also registers the database:// storage with `limits`
 
 log = logging.getLogger(__name__)
 
@@ -98,18 +101,23 @@ class Throttle:
             raise ConfigurationError(f"KEYDESK_RATELIMIT_STORAGE_URL can't be used: {error}") from error
         self.strategy = FixedWindowRateLimiter(self.storage)
         self.enabled = enabled
+        # Counters in Keydesk's own database can be read in the statement that verifies an API key.
+        self.reads_with_key = isinstance(self.storage, throttle_store.DatabaseStorage)
         self.rules = {
             kind: [Rule(item, f"{kind}-{name}", per_credential=name == "credential")
                    for text, name in ((per_credential, "credential"), (per_address, "address"))
                    for item in parse_many(text)]
             for kind in ("login", "api")
         }
+        self.address_rules = {kind: tuple(rule for rule in rules if not rule.per_credential)
+                              for kind, rules in self.rules.items()}
+        self.address_keys = {}  # (kind, address) -> the storage keys of its address limits
 
     def reset(self) -> None:
         """Forget every counter (tests)."""
         self.storage.reset()
 
-    def _retry_after(self, rule: Rule, identifiers: tuple[str, ...]) -> int:
+    def retry_after(self, rule: Rule, identifiers: tuple[str, ...]) -> int:
         reset_at = self.strategy.get_window_stats(rule.item, *identifiers).reset_time
         return max(1, int(reset_at - time.time()) + 1)
 
@@ -122,7 +130,7 @@ class Throttle:
             identifiers = rule.identifiers(who.credential, client)
             try:
                 if not self.strategy.test(rule.item, *identifiers):
-                    return self._retry_after(rule, identifiers)
+                    return self.retry_after(rule, identifiers)
             except Exception as error:  # any failure of the store (Redis down): see init_app
                 log.warning("throttle store unavailable, not throttling: %s", error)
                 return None
@@ -135,10 +143,45 @@ class Throttle:
             for rule in self.rules[kind]:
                 identifiers = rule.identifiers(who.credential, client)
                 if not self.strategy.hit(rule.item, *identifiers) and refused is None:
-                    refused = self._retry_after(rule, identifiers)
+                    refused = self.retry_after(rule, identifiers)
         except Exception as error:  # any failure of the store (Redis down): see init_app
             log.warning("throttle store unavailable, failure not counted: %s", error)
         return refused
+
+
+@dataclass
+class AddressGate:
+    """The address limits of an ApiKey request, tested in the statement that reads the key (authentication's
+    `gate`): the same test as `Throttle.refused_before`, without a statement of its own. When the request
+    never reaches the key check (a 4xx before it, a route that checks nothing), `_after` tests them then."""
+
+    throttle: Throttle
+    kind: str
+    client: str
+    rules: tuple[Rule, ...]
+    keys: tuple[str, ...]
+    at_ms: int
+    checked: bool = field(default=False)
+
+    def check(self, hits) -> None:
+        """Refuse (429) when a counter has no failure left; `hits` holds each counter's count or None."""
+        self.checked = True
+        for rule, count in zip(self.rules, hits, strict=True):
+            # FixedWindowRateLimiter.test: the limit still allows one more when count < amount.
+            if count is not None and count >= rule.item.amount:
+                retry_after = self.throttle.retry_after(rule, rule.identifiers("", self.client))
+                raise _too_many(self.kind, retry_after)
+
+
+def _address_gate(throttle: Throttle, kind: str, client: str) -> AddressGate:
+    rules = throttle.address_rules[kind]
+    keys = throttle.address_keys.get((kind, client))
+    if keys is None:
+        if len(throttle.address_keys) >= 4096:
+            throttle.address_keys.clear()
+        keys = throttle.address_keys[(kind, client)] = tuple(
+            rule.item.key_for(*rule.identifiers("", client)) for rule in rules)
+    return AddressGate(throttle, kind, client, rules, keys, at_ms=int(time.time() * 1000))
 
 
 def of(app) -> Throttle:
@@ -171,14 +214,25 @@ def _too_many(kind, retry_after):
 def _before():
     throttle, kind = current_app.extensions[EXTENSION], _throttled_kind()
     if kind is not None and throttle.enabled:
-        g.keydesk_claim = claim()
-        retry_after = throttle.refused_before(kind, g.keydesk_claim, address())
+        g.keydesk_claim = who = claim()
+        client = address()
+        if who.credential.startswith("key:") and throttle.reads_with_key and not UNSTORABLE.search(client):
+            g.keydesk_gate = _address_gate(throttle, kind, client)  # tested with the key (authentication)
+            return
+        retry_after = throttle.refused_before(kind, who, client)
         if retry_after is not None:
             raise _too_many(kind, retry_after)
 
 
 def _after(response):
-    """After a 401, count the failure; when that used up a limit, answer 429 instead."""
+    """After a 401, count the failure; when that used up a limit, answer 429 instead. Address limits left
+    to the key check that never ran are tested here."""
+    waiting = g.get("keydesk_gate")
+    if waiting is not None and not waiting.checked and response.status_code != 429:
+        retry_after = waiting.throttle.refused_before(waiting.kind, g.keydesk_claim, waiting.client)
+        if retry_after is not None:
+            return current_app.make_response(current_app.handle_http_exception(_too_many(waiting.kind,
+                                                                                          retry_after)))
     if response.status_code == 401 and "keydesk_claim" in g:
         throttle, kind = current_app.extensions[EXTENSION], _throttled_kind()
         retry_after = throttle.count_failure(kind, g.keydesk_claim, address())

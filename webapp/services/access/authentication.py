@@ -171,7 +171,7 @@ def authenticate_basic(value: str, address: str | None = None, cache_seconds: fl
         user_id, generation = cached
         # One query tells whether the user is still enabled, at the same generation, and whether anything
         # their Subject is built from (profile, role links, role definitions) changed since it was built.
-        row = _fetch_one(_USER_STATE_SQL, user_id)
+        row = database.fetch_one("keydesk_user_state", _USER_STATE_SQL, (user_id,))
         if row is not None and row[0] and row[1] == generation:
             return subjects.get_or_build(("user", user_id, *row[1:]), address,
                                          lambda: subject_for_user(User.get_by_id(user_id), VIA_BASIC))
@@ -193,29 +193,28 @@ _USER_STATE_SQL = (
 
 # Everything verifying an API key needs, in the order of the checks, read in one statement. It answers one
 # row whether the key exists or not (the key's columns are then NULL), so an unknown id costs the same
-# statement as a known one: the time of a failure doesn't tell which ids exist.
-_KEY_STATE_SQL = (
+# statement as a known one: the time of a failure doesn't tell which ids exist. The caller's throttling
+# counters, when they live in this database, are read in the same statement (one column each, before FROM).
+_KEY_STATE_COLUMNS = (
     'SELECT (SELECT s.value FROM setting s WHERE s.name = \'api_keys.enabled\'), k.id, k.invalidated, '
-    'k.secret_hash, k.type, k.expiration, k.version, u.id, u.enabled, u.generation, u.updated '
-    'FROM (SELECT 1 AS one) probe LEFT JOIN api_key k ON k.id = ? '
+    'k.secret_hash, k.type, k.expiration, k.version, u.id, u.enabled, u.generation, u.updated'
+)
+_KEY_STATE_FROM = (
+    ' FROM (SELECT 1 AS one) probe LEFT JOIN api_key k ON k.id = ? '
     'LEFT JOIN "user" u ON u.username = k.owner_username AND u.realm = k.owner_realm'
 )
+_KEY_STATE_SQL = _KEY_STATE_COLUMNS + _KEY_STATE_FROM
+# A throttling counter's failures in its current window (NULL when it has none): webapp/web/throttle_store.py.
+_COUNTER_COLUMN = ", (SELECT c.hits FROM throttle_counter c WHERE c.key = ? AND c.expires > ?)"
 
 
-_STATEMENTS = {}
-
-
-def _fetch_one(statement, value):
-    """One row of a hot-path statement, run on the driver's cursor (no query building, no logging)."""
-    sql = _STATEMENTS.get((statement, database.param))
-    if sql is None:
-        sql = _STATEMENTS[(statement, database.param)] = statement.replace("?", database.param)
-    cursor = database.cursor()
-    try:
-        cursor.execute(sql, (value,))
-        return cursor.fetchone()
-    finally:
-        cursor.close()
+def _key_state(key_id: str, gate) -> tuple:
+    """The key-state row, with one counter column per key of `gate` after it."""
+    if gate is None or not gate.keys:
+        return database.fetch_one("keydesk_key_state", _KEY_STATE_SQL, (key_id,))
+    sql = _KEY_STATE_COLUMNS + _COUNTER_COLUMN * len(gate.keys) + _KEY_STATE_FROM
+    params = tuple(value for key in gate.keys for value in (key, gate.at_ms)) + (key_id,)
+    return database.fetch_one(f"keydesk_key_state_{len(gate.keys)}", sql, params)
 
 
 class SubjectCache:
@@ -296,7 +295,7 @@ last_used = LastUsedBuffer()
 
 
 def authenticate_api_key(value: str, address: str | None = None, expected_type: str = "rest",
-                         now: int | None = None, flush_seconds: float | None = None) -> Subject:
+                         now: int | None = None, flush_seconds: float | None = None, gate=None) -> Subject:
     """The Subject for an ApiKey credential, checked as Elasticsearch does.
 
     Order: parse → exists → not invalidated → secret → type → not expired; then the owner must still exist
@@ -304,6 +303,10 @@ def authenticate_api_key(value: str, address: str | None = None, expected_type: 
     owner and the setting are read in one statement on every request, so a revoked key, a disabled owner
     or switched-off API keys take effect at once; only the Subject built from them is reused. An unknown
     id costs what a known one does: the same statement, and the secret checked (against a dummy hash).
+
+    `gate`, when given, holds throttling limits read in that same statement: `gate.keys` names counters of
+    the throttle_counter table (their windows must end after `gate.at_ms`), and `gate.check(hits)`, called
+    with their failure counts before anything about the key is decided, raises to refuse the request.
     """
     try:
         key_id, secret = decode_credential(value)
@@ -312,7 +315,9 @@ def authenticate_api_key(value: str, address: str | None = None, expected_type: 
             raise authentication_failed(detail="API key: api keys are not enabled") from error
         raise authentication_failed(detail=f"API key: {error}") from error
     # Ids are URL-safe base64: one with a NUL (which PostgreSQL can't compare) is looked up as "", found never.
-    row = _fetch_one(_KEY_STATE_SQL, "" if "\x00" in key_id else key_id)
+    row = _key_state("" if "\x00" in key_id else key_id, gate)
+    if gate is not None:
+        gate.check(row[11:])
     setting, found, invalidated, secret_hash, key_type, expiration, version, owner_id, owner_enabled = row[:9]
     secret_matches = verify_secret(secret, secret_hash)  # before any answer, so that every failure costs it
     if setting is not None and not json.loads(setting):
