@@ -21,7 +21,7 @@ space := $(empty) $(empty)
 comma := ,
 APP_STAMP := $(VENV)/.installed-app$(if $(APP_EXTRAS),-$(subst $(space),-,$(APP_EXTRAS)))
 
-.PHONY: run dev test setup setup-test init-db lint bench clean
+.PHONY: run dev test setup setup-test init-db lint bench screenshots clean
 
 run: setup init-db
 	$(BIN)/gunicorn --workers $(WORKERS) --bind $(HOST):$(PORT) --access-logfile - wsgi:app
@@ -71,6 +71,10 @@ lint: setup-test
 bench: setup-test
 	$(BIN)/python bench/keys_page.py
 	$(BIN)/python bench/verify.py
+
+# docs/screenshots/<page>-<width>-<theme>.png: the main pages at 1440 and 390 px, light and dark, on demo data.
+screenshots: setup-test
+	$(BIN)/python -m tests.browser.screenshots
 
 clean:
 	rm -rf $(VENV) node_modules static/vendor .pytest_cache

@@ -80,4 +80,55 @@
       opener.focus();
     }
   }, true);
+
+  // The theme switch: "system" follows prefers-color-scheme (no data-theme), light and dark are remembered in
+  // this browser. early.js applies the remembered choice before the first paint.
+  function showTheme() {
+    var chosen = document.documentElement.getAttribute("data-theme") || "system";
+    document.querySelectorAll("[data-theme-choice]").forEach(function (button) {
+      button.setAttribute("aria-pressed", String(button.getAttribute("data-theme-choice") === chosen));
+    });
+  }
+
+  document.addEventListener("click", function (event) {
+    var choice = event.target.closest("[data-theme-choice]");
+    if (!choice) { return; }
+    var theme = choice.getAttribute("data-theme-choice");
+    var root = document.documentElement;
+    try {
+      if (theme === "system") { window.localStorage.removeItem("keydesk-theme"); }
+      else { window.localStorage.setItem("keydesk-theme", theme); }
+    } catch (ignored) { /* storage refused: the choice lasts for this page only */ }
+    if (theme === "system") { root.removeAttribute("data-theme"); } else { root.setAttribute("data-theme", theme); }
+    showTheme();
+  });
+
+  // The navigation's Menu button (shown on narrow screens only) opens and closes the list of sections.
+  document.addEventListener("click", function (event) {
+    var toggle = event.target.closest(".nav-toggle");
+    if (!toggle) { return; }
+    var links = document.getElementById(toggle.getAttribute("aria-controls"));
+    var open = toggle.getAttribute("aria-expanded") !== "true";
+    toggle.setAttribute("aria-expanded", String(open));
+    if (links) { links.classList.toggle("open", open); }
+  });
+
+  // Escape closes an open menu (the account menu, the navigation) and gives the focus back to its button.
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") { return; }
+    var menu = event.target.closest && event.target.closest("details.dropdown[open]");
+    if (menu) {
+      menu.open = false;
+      menu.querySelector("summary").focus();
+    }
+  });
+
+  // Clicking anywhere outside an open dropdown closes it, as menus do.
+  document.addEventListener("click", function (event) {
+    document.querySelectorAll("details.dropdown[open]").forEach(function (menu) {
+      if (!menu.contains(event.target)) { menu.open = false; }
+    });
+  });
+
+  showTheme();
 })();

@@ -23,12 +23,20 @@
     }
   }
 
+  // Copy: the button reads "Copied" for a moment and the live region says so; where the clipboard is refused,
+  // the text is selected for copying by hand.
   function copyField(id, button) {
     var field = document.getElementById(id);
     var status = document.querySelector("[data-copy-status]");
     function done(ok) {
       if (status) { status.textContent = ok ? "Copied to the clipboard." : "Select the text and copy it by hand."; }
-      if (ok) { button.textContent = "Copied"; }
+      if (!ok) { return; }
+      window.clearTimeout(button.copiedTimer);
+      button.textContent = "Copied";
+      button.copiedTimer = window.setTimeout(function () {
+        button.textContent = "Copy";
+        if (status) { status.textContent = ""; }
+      }, 2000);
     }
     if (navigator.clipboard && navigator.clipboard.writeText) {
       navigator.clipboard.writeText(field.value).then(function () { done(true); }, function () {
@@ -75,11 +83,20 @@
     }
   });
 
-  // Sent with a created key (HX-Trigger): the form's dialog closes and the show-once credential takes the focus.
+  // Sent with a created key (HX-Trigger, before the swap): the form's dialog closes and, once the dialog has
+  // given the focus back to its opener and the panel is in, the show-once credential takes the focus.
   document.body.addEventListener("api-key-created", function () {
-    closeDialog("create-key-dialog");
-    var field = document.getElementById("credential-value");
-    if (field) { field.focus(); field.select(); }
+    var dialog = document.getElementById("create-key-dialog");
+    function focusCredential() {
+      var field = document.getElementById("credential-value");
+      if (field) { field.focus(); field.select(); }
+    }
+    if (dialog && dialog.open) {
+      dialog.addEventListener("close", focusCredential, { once: true });
+      dialog.close();
+    } else {
+      focusCredential();
+    }
   });
 
   // Sent with the outcome of a delete (HX-Trigger): the confirmation's dialog closes.

@@ -74,3 +74,17 @@ def login(page):
         page.wait_for_load_state()
 
     return sign_in
+
+
+def sign_out(page):
+    """Log out as a person would: open the account menu in the header, then its Log out button."""
+    page.locator(".account-menu > summary").click()
+    page.get_by_role("button", name="Log out").click()
+    page.wait_for_load_state()
+
+
+def open_account(page):
+    """Go to the account page through the account menu in the header."""
+    page.locator(".account-menu > summary").click()
+    page.get_by_role("link", name="Your account").click()
+    page.wait_for_load_state()

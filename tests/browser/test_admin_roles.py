@@ -7,6 +7,7 @@ import re
 
 from playwright.sync_api import expect
 
+from tests.browser.conftest import open_account
 from tests.conftest import USER_PASSWORD
 from webapp.model import User
 from webapp.model.db import database
@@ -71,7 +72,7 @@ def test_a_role_made_in_the_editor_works_for_a_new_user(page, login, browser, li
     nav = theirs.get_by_role("navigation", name="Main")
     expect(nav.get_by_role("link", name="API keys")).to_be_visible()
     expect(nav.get_by_role("link", name="Roles")).to_have_count(0)
-    theirs.get_by_role("link", name="shipper").click()
+    open_account(theirs)
     expect(theirs.get_by_role("table", name=re.compile("Cluster privileges"))).to_contain_text("manage_own_api_key")
     expect(theirs.get_by_role("table", name="Index privileges")).to_contain_text("logs-*")
 

@@ -6,6 +6,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.conftest import open_account
 from tests.conftest import USER_PASSWORD
 from webapp.model.db import database
 from webapp.services.access.authentication import check_password
@@ -135,7 +136,7 @@ def test_settings_trial_and_api_key_switch(page, login):
 def test_change_your_own_password(page, login, make_user):
     make_user("fiona", ["viewer"])
     login("fiona")
-    page.get_by_role("link", name="fiona").click()
+    open_account(page)
     section = page.locator("#account-password")
     section.get_by_label("Current password").fill("not-it")
     section.get_by_label("New password", exact=True).fill("fresh-one")

@@ -5,6 +5,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.conftest import sign_out
 from tests.conftest import USER_PASSWORD
 from webapp.model import ApiKey, User
 from webapp.model.db import database
@@ -72,7 +73,7 @@ def test_details_say_when_the_owner_snapshot_is_stale_or_the_owner_disabled(page
     with database.connection_context():
         users.set_enabled(system_subject(), "bob", False, realm="native")
     dialog.get_by_role("button", name="Close").click()
-    page.get_by_role("button", name="Log out").click()
+    sign_out(page)
     login("elastic")
     page.goto("/keys/")
     expect(page.get_by_role("row", name=re.compile("bobs-key"))).to_contain_text(

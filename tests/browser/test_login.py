@@ -4,6 +4,7 @@ import re
 
 from playwright.sync_api import expect
 
+from tests.browser.conftest import sign_out
 from tests.conftest import USER_PASSWORD
 
 
@@ -15,7 +16,7 @@ def test_elastic_logs_in_sees_name_and_realm_and_logs_out(page, login):
     expect(nav).to_contain_text("(reserved)")
     expect(nav.get_by_role("link", name="API keys")).to_be_visible()
     expect(nav.get_by_role("link", name="Settings")).to_be_visible()
-    page.get_by_role("button", name="Log out").click()
+    sign_out(page)
     expect(page.get_by_role("button", name="Log in")).to_be_visible()
     page.goto("/keys/")
     expect(page.get_by_label("Username")).to_be_visible()

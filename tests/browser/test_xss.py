@@ -24,6 +24,7 @@ import pytest
 from playwright.sync_api import expect
 from werkzeug.serving import make_server
 
+from tests.browser.conftest import sign_out
 from tests.conftest import ELASTIC_PASSWORD, USER_PASSWORD, count, database_url_for, reset_database
 from tests.integration.test_xss_rendered import KINDS, SECRET_KEY, Catalog, injection_problems, seed
 from webapp import create_app
@@ -131,7 +132,7 @@ class Site:
 
     def sign_out(self):
         self.page.goto("/account/")
-        self.page.get_by_role("button", name="Log out").click()
+        sign_out(self.page)
         expect(self.page).to_have_url(re.compile(r"/login$"))
 
 

@@ -1,0 +1,239 @@
+"""Named states of the pages, for the look tests and the screenshot script.
+
+Each state is entered on a Playwright page whose context has the app's base URL: `signed_in` says whether
+the page must be signed in as elastic first, `data` which seed it expects ("demo": `seed_demo()`, "none":
+a fresh database). Entering waits until the state is really there (a dialog open, a panel shown).
+"""
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from playwright.sync_api import Page, expect
+
+from tests.conftest import ELASTIC_PASSWORD, USER_PASSWORD
+from webapp.clock import now_ms
+from webapp.model import ApiKey, User
+from webapp.services.access.authentication import subject_for_user
+from webapp.services.access.system import system_subject
+from webapp.services.admin import license, roles
+from webapp.services.admin.users import create_native_user
+from webapp.services.api_keys import commands as api_keys
+from webapp.services.audit import trail as audit
+
+DAY_MS = 24 * 60 * 60 * 1000
+LONG_NAME = "nightly-backup-uploader-for-the-eu-west-object-store-with-a-very-long-descriptive-name"
+
+DEMO_ROLES = {
+    "deployer": {"description": "Deploys services and manages its own API keys",
+                 "cluster": ["manage_own_api_key", "monitor"],
+                 "indices": [{"names": ["deploy-*"], "privileges": ["read", "write"]}]},
+    "log_shipper": {"description": "Ships logs with keys of its own",
+                    "cluster": ["manage_own_api_key"],
+                    "indices": [{"names": ["logs-*", "metrics-*"], "privileges": ["create_doc", "auto_configure"]}]},
+    "metrics_reader": {"description": "Reads dashboards and metrics",
+                       "cluster": ["monitor"],
+                       "indices": [{"names": ["metrics-*"], "privileges": ["read", "view_index_metadata"]}]},
+}
+DEMO_USERS = (
+    ("alice", ["deployer"], "Alice Martin", "alice@example.com"),
+    ("bob", ["log_shipper", "metrics_reader"], "Bob Okafor", "bob@example.com"),
+    ("carol", ["security_viewer"], "Carol Nguyen", None),
+    ("dave", ["api_key_user"], None, None),
+)
+# (owner, name, kind, expiration, days ago created): kind is rest, managed, cross_cluster, expired or invalidated.
+DEMO_KEYS = (
+    ("elastic", "ci-deploy", "rest", "90d", 30),
+    ("elastic", "replication-eu", "cross_cluster", None, 21),
+    ("elastic", "fleet-server", "managed", None, 60),
+    ("elastic", "old-monitoring", "expired", "30d", 45),
+    ("alice", "deploy-prod", "rest", "30d", 12),
+    ("alice", "deploy-staging", "rest", "5d", 3),
+    ("alice", LONG_NAME, "rest", None, 8),
+    ("alice", "temporary-debug", "invalidated", None, 2),
+    ("bob", "filebeat-web-01", "rest", "365d", 90),
+    ("bob", "filebeat-web-02", "rest", "365d", 90),
+    ("bob", "metricbeat", "managed", None, 40),
+    ("bob", "grafana-dashboards", "rest", "2d", 1),
+)
+
+
+def _subject(username):
+    return subject_for_user(User.get(User.username == username), "session")
+
+
+def seed_demo():
+    """Roles, users and keys of three owners, made through the services (call inside a connection context).
+
+    Creation dates are moved into the past afterwards so that the list reads like a real one.
+    """
+    admin = system_subject()
+    license.set_license(admin, "trial")  # cross-cluster keys need it
+    for name, body in DEMO_ROLES.items():
+        roles.put_role(admin, name, body)
+    for username, user_roles, full_name, email in DEMO_USERS:
+        create_native_user(admin, username, USER_PASSWORD, user_roles, full_name=full_name, email=email)
+    now = now_ms()
+    for owner, name, kind, expiration, days_ago in DEMO_KEYS:
+        subject = _subject(owner)
+        metadata = {"managed": True, "managed_by": "fleet"} if kind == "managed" else {"team": "platform"}
+        if kind == "cross_cluster":
+            created = api_keys.create_cross_cluster_api_key(
+                subject, name=name, access={"replication": [{"names": ["logs-*"]}]}, metadata=metadata)
+        else:
+            created = api_keys.create_api_key(subject, name=name, expiration=expiration, metadata=metadata)
+        creation = now - days_ago * DAY_MS
+        changes = {ApiKey.creation: creation}
+        if kind == "expired":
+            changes[ApiKey.expiration] = now - DAY_MS
+        elif created.expiration:
+            changes[ApiKey.expiration] = created.expiration - days_ago * DAY_MS
+        ApiKey.update(changes).where(ApiKey.id == created.id).execute()
+        if kind == "invalidated":
+            api_keys.invalidate_api_keys(subject, ids=[created.id], owner=True)
+    audit.record(None, "login", target_type="user", target_id="mallory", outcome="failure", address="203.0.113.9")
+
+
+def sign_in(page: Page, username="elastic", password=ELASTIC_PASSWORD):
+    page.goto("/login")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.locator("#main")).to_be_visible()
+    expect(page).not_to_have_url(re.compile(r"/login"))
+
+
+@dataclass(frozen=True)
+class State:
+    name: str
+    enter: Callable[[Page], None]
+    data: str = "demo"
+    signed_in: bool = True
+    screenshot: bool = False
+
+    def __str__(self):
+        return self.name
+
+
+def _heading(page, name):
+    expect(page.get_by_role("heading", name=name, exact=True).first).to_be_visible()
+
+
+def _open_dialog(page, name):
+    dialog = page.get_by_role("dialog", name=name)
+    expect(dialog).to_be_visible()
+    return dialog
+
+
+def login_page(page):
+    page.goto("/login")
+    _heading(page, "Log in to Keydesk")
+
+
+def keys_empty(page):
+    page.goto("/keys/")
+    _heading(page, "No API keys yet")
+
+
+def keys_filled(page):
+    page.goto("/keys/")
+    expect(page.get_by_role("row", name=re.compile("deploy-prod"))).to_be_visible()
+
+
+def keys_create(page):
+    keys_filled(page)
+    page.get_by_role("button", name="Create API key").first.click()
+    _open_dialog(page, "Create API key").get_by_label("Name").fill("backup-agent")
+
+
+def keys_created(page):
+    keys_create(page)
+    page.get_by_role("dialog", name="Create API key").get_by_role("button", name="Create API key").click()
+    _heading(page, "Created API key 'backup-agent'")
+
+
+def key_details(page):
+    keys_filled(page)
+    page.get_by_role("link", name="deploy-prod").click()
+    _open_dialog(page, "API key details")
+
+
+def keys_delete(page):
+    keys_filled(page)
+    page.get_by_label("Select ci-deploy").check()
+    page.get_by_label("Select deploy-prod").check()
+    page.get_by_role("button", name="Delete 2 API keys").click()
+    _open_dialog(page, "Delete 2 API keys?")
+
+
+def roles_list(page):
+    page.goto("/roles/")
+    expect(page.get_by_role("table", name="Roles")).to_be_visible()
+
+
+def role_editor(page):
+    page.goto("/roles/edit?name=deployer")
+    _heading(page, "Edit role")
+    expect(page.get_by_label("Role name")).to_have_value("deployer")
+
+
+def role_editor_json(page):
+    role_editor(page)
+    page.get_by_role("button", name="Edit as JSON").click()
+    expect(page.get_by_label("Role definition as JSON")).to_be_visible()
+
+
+def users_list(page):
+    page.goto("/users/")
+    expect(page.get_by_role("table", name="Users")).to_be_visible()
+
+
+def user_new(page):
+    page.goto("/users/new")
+    _heading(page, "Create user")
+
+
+def user_edit(page):
+    page.goto("/users/edit?username=alice&realm=native")
+    _heading(page, "alice")
+
+
+def settings_page(page):
+    page.goto("/settings/")
+    _heading(page, "Settings")
+
+
+def audit_page(page):
+    page.goto("/audit/")
+    expect(page.get_by_role("table", name="Audit events, newest first")).to_be_visible()
+
+
+def account_page(page):
+    page.goto("/account/")
+    _heading(page, "Your account")
+
+
+def not_found(page):
+    assert page.goto("/no-such-page").status == 404
+    _heading(page, "Not found")
+
+
+STATES = (
+    State("login", login_page, data="none", signed_in=False, screenshot=True),
+    State("keys-empty", keys_empty, data="none"),
+    State("keys", keys_filled, screenshot=True),
+    State("keys-create", keys_create, screenshot=True),
+    State("keys-created", keys_created),
+    State("key-details", key_details, screenshot=True),
+    State("keys-delete", keys_delete),
+    State("roles", roles_list, screenshot=True),
+    State("role-editor", role_editor, screenshot=True),
+    State("role-editor-json", role_editor_json),
+    State("users", users_list, screenshot=True),
+    State("user-new", user_new),
+    State("user-edit", user_edit),
+    State("settings", settings_page, screenshot=True),
+    State("audit", audit_page, screenshot=True),
+    State("account", account_page, screenshot=True),
+    State("error-404", not_found),
+)
