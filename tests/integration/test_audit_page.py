@@ -119,3 +119,13 @@ def test_history_restore_gets_the_whole_page(client, auth, trail):
     restore = client.get("/audit/?outcome=failure", headers={**HTMX, "HX-History-Restore-Request": "true"})
     assert "<html" in restore.get_data(as_text=True)
     assert "Vary" in restore.headers and "HX-Request" in restore.headers["Vary"]
+
+
+@pytest.mark.parametrize("path", ["/audit/export.jsonl", "/audit/export.csv", "/audit/"])
+@pytest.mark.parametrize("field", ["actor", "action", "target"])
+def test_text_no_event_can_hold_is_refused_before_anything_streams(client, auth, trail, path, field):
+    """A NUL in a filter used to reach the database mid-export, after the 200 had gone out."""
+    auth.login()
+    response = client.get(f"{path}?{field}=%00")
+    assert response.status_code == 422
+    assert "NUL character" in response.get_data(as_text=True)

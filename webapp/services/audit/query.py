@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from webapp.errors import ValidationFailed
 from webapp.model import AuditEvent
+from webapp.model.db import UNSTORABLE
 from webapp.security import privileges
 from webapp.security.subject import Subject
 from webapp.services.access.rights import require
@@ -60,7 +61,13 @@ class AuditPage:
 
 def build_filter(actor: str = "", action: str = "", target: str = "", outcome: str = "", since: str = "",
                  until: str = "") -> AuditFilter:
-    """An AuditFilter from form/query values; ValidationFailed naming the field on a bad date or outcome."""
+    """An AuditFilter from form/query values; ValidationFailed naming the field on a bad date or outcome, or on
+    text no stored event can hold (checked here, before an export starts streaming)."""
+    for name, value in (("actor", actor), ("action", action), ("target", target)):
+        if UNSTORABLE.search(value):
+            unheld = "the NUL character or an unpaired surrogate"
+            raise ValidationFailed([f"{name} contains {unheld}, which no event holds"],
+                                   fields={name: f"No event holds {unheld}: remove it."})
     if outcome not in ("", "success", "failure"):
         raise ValidationFailed(["outcome must be success or failure"], fields={"outcome": "Choose success or failure."})
     return AuditFilter(actor=actor.strip()[:200], action=action.strip()[:64], target=target.strip()[:200],
