@@ -116,8 +116,11 @@ def test_get_rules_for_each_privilege_level(call, people):
     for who in ("viewer", "admin", "security"):
         status, body = call("GET", "/_security/api_key", people[who])
         assert status == 200 and {k["name"] for k in body["api_keys"]} == {"own-1", "admin-1"}
+    # ES: a user may see the limited-by descriptors of their own keys; an own-keys-only API key may not
     status, body = call("GET", "/_security/api_key?owner=true&with_limited_by=true", people["own"])
-    assert status == 403
+    assert status == 200 and body["api_keys"][0]["limited_by"][0]["api_key_user"]["cluster"] == ["manage_own_api_key"]
+    status, body = call("GET", f"/_security/api_key?id={own['id']}&with_limited_by=true", apikey(own))
+    assert status == 403 and "[read_security,manage_api_key,manage_security,all]" in body["error"]["reason"]
     status, body = call("GET", f"/_security/api_key?id={own['id']}&with_limited_by=true", people["admin"])
     assert status == 200 and body["api_keys"][0]["limited_by"] == [{"api_key_user": {
         "cluster": ["manage_own_api_key"], "indices": [], "applications": [], "run_as": [],

@@ -58,7 +58,9 @@ API_SUPERUSER = _profile(ok=("superuser",), denied=WORKING_KEYS)
 # (URL rule, method) -> expected outcome per caller. Read down a column to see what one caller may do.
 ROUTES = {
     ("/static/<path:filename>", "GET"): PUBLIC,
-    ("/", "GET"): PUBLIC,
+    # A browser is redirected; an Authorization header makes it Elasticsearch's cluster info (needs `monitor`).
+    ("/", "GET"): {**PUBLIC, "key_no_privileges": "denied", "key_own_only": "denied", "expired_key": "sign_in",
+                   "invalidated_key": "sign_in"},
     ("/login", "GET"): PUBLIC,
     ("/login", "POST"): PUBLIC,
     ("/logout", "POST"): PUBLIC,
@@ -111,6 +113,13 @@ ROUTES = {
     ("/_security/cross_cluster/api_key/<key_id>", "PUT"): API_SUPERUSER,
     ("/_license", "GET"): API_SUPERUSER,
     ("/_license/start_trial", "POST"): API_SUPERUSER,
+    ("/_xpack", "GET"): API_SUPERUSER,  # monitor
+    ("/_cluster/health", "GET"): API_SUPERUSER,
+    ("/_cluster/health/<index>", "GET"): API_SUPERUSER,
+    ("/_security/user/_privileges", "GET"): API_ANY,  # the caller's own (a key with descriptors gets a 400)
+    ("/_security/api_key/<ids>/_clear_cache", "POST"): API_SUPERUSER,
+    ("/_security/role", "POST"): API_SUPERUSER,
+    ("/_security/role", "DELETE"): API_SUPERUSER,
     ("/_security/user/_has_privileges", "GET"): API_ANY,
     ("/_security/user/_has_privileges", "POST"): API_ANY,
     ("/_security/user/<username>/_has_privileges", "GET"): API_ANY,
@@ -135,7 +144,8 @@ ROUTES = {
     ("/_security/user/<username>/_disable", "PUT"): API_SUPERUSER,
     ("/_security/user/<username>/_disable", "POST"): API_SUPERUSER,
     # Unknown paths under the API prefixes: ES's "no handler found" answer, whoever asks.
-    **{(rule, method): PUBLIC for rule in ("/_security", "/_security/<path:rest>", "/_license/<path:rest>")
+    **{(rule, method): PUBLIC for rule in ("/_security", "/_security/<path:rest>", "/_license/<path:rest>",
+                                           "/_cluster/<path:rest>", "/_xpack/<path:rest>")
        for method in ("GET", "POST", "PUT", "DELETE", "PATCH")},
 }
 
@@ -153,6 +163,8 @@ BODIES = {
     ("/_security/user/_has_privileges", "POST"): {"cluster": ["monitor"]},
     ("/_security/user/<username>/_has_privileges", "POST"): {"cluster": ["monitor"]},
     ("/_security/role/<name>", "PUT"): {"cluster": []},
+    ("/_security/role", "POST"): {"roles": {"matrix-role": {"cluster": []}}},
+    ("/_security/role", "DELETE"): {"names": ["no-such-role"]},
     ("/_security/role/<name>", "POST"): {"cluster": []},
     ("/_security/user/<username>", "PUT"): {"password": "matrix-password", "roles": []},
     ("/_security/user/<username>", "POST"): {"password": "matrix-password", "roles": []},

@@ -135,7 +135,7 @@ def test_api_key_authenticates_as_its_owner(client, key_for):
     body = response.get_json()
     assert body["username"] == "keyowner" and body["roles"] == []
     assert body["authentication_type"] == "api_key"
-    assert body["api_key"] == {"id": created.id, "name": "keyowner-key"}
+    assert body["api_key"] == {"id": created.id, "name": "keyowner-key", "managed_by": "elasticsearch"}
     assert body["authentication_realm"] == {"name": "_es_api_key", "type": "_es_api_key"}
 
 

@@ -1,8 +1,9 @@
 """The API's blueprint and what every answer gets: media-type checks and Elasticsearch's product header."""
 
-from flask import Blueprint
+from flask import Blueprint, request
 
 from webapp.api import negotiation
+from webapp.web.root import elasticsearch_at_root
 
 bp = Blueprint("api", __name__)
 
@@ -19,3 +20,13 @@ def _check_media_types():
 def _product_header(response):
     response.headers.add(*PRODUCT_HEADER)
     return negotiation.shape_response(response)
+
+
+@bp.after_app_request
+def _root_answers(response):
+    """`/` belongs to the pages (pages/auth.py) but answers Elasticsearch clients too: their answers (errors
+    included) get what every API answer gets."""
+    if request.blueprint != "api" and elasticsearch_at_root():
+        response.vary.update(("Accept", "Authorization"))
+        return _product_header(response)
+    return response

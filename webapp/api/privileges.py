@@ -5,8 +5,25 @@ from webapp.api.negotiation import answer
 from webapp.api.parsing import bad_request, check_params, json_body
 from webapp.errors import from_descriptor_error
 from webapp.security.descriptors.roles import DescriptorError, parse_has_privileges_request
-from webapp.security.permissions import has_privileges
+from webapp.security.permissions import LimitedPermission, has_privileges
+from webapp.security.user_privileges import user_privileges
 from webapp.web.guard import current_subject, requires
+
+KEY_WITH_DESCRIPTORS = ("Cannot retrieve privileges for API keys with assigned role descriptors. Please use the Get "
+                        "API key information API https://ela.st/es-api-get-api-key")
+
+
+@bp.get("/_security/user/_privileges")
+@requires()
+def user_privileges_view():
+    """200 with the caller's own privileges {cluster, global, indices, applications, run_as, ...}; every caller
+    may ask. An API key answers with its owner's snapshot, unless it was given role descriptors (400, as in
+    Elasticsearch: the key's privileges are then the intersection of two sets, which this shape can't say)."""
+    check_params()
+    permission = current_subject().permission
+    if isinstance(permission, LimitedPermission):
+        raise bad_request(KEY_WITH_DESCRIPTORS)
+    return answer(user_privileges(permission.descriptors))
 
 
 @bp.route("/_security/user/_has_privileges", methods=["GET", "POST"])

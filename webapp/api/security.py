@@ -1,11 +1,12 @@
-"""Identity endpoints (who is calling, which privileges exist) and ES's answers for unknown routes."""
+"""Identity endpoints (who is calling, which privileges exist), the API key cache, and unknown routes."""
 
 from flask import current_app, request
 from werkzeug.routing import Map, Rule
 
+from webapp.api import cluster
 from webapp.api.blueprint import bp
 from webapp.api.negotiation import answer
-from webapp.api.parsing import bad_request, check_params
+from webapp.api.parsing import bad_request, check_params, list_param
 from webapp.errors import DomainError, from_descriptor_error
 from webapp.security import privileges
 from webapp.security.descriptors.roles import DescriptorError
@@ -35,7 +36,8 @@ def authenticate_body(subject: Subject) -> dict:
         "authentication_type": "api_key" if subject.is_api_key else "realm",
     }
     if subject.is_api_key:
-        body["api_key"] = {"id": subject.api_key_id, "name": subject.api_key_name}
+        # Keydesk's keys are all its own: never `cloud`-managed. No `token` field: no token authentication.
+        body["api_key"] = {"id": subject.api_key_id, "name": subject.api_key_name, "managed_by": "elasticsearch"}
     return body
 
 
@@ -93,6 +95,18 @@ def builtin_privileges():
     })
 
 
+@bp.post("/_security/api_key/<ids>/_clear_cache")
+@requires(*privileges.ACTIONS[privileges.SECURITY_CACHE_CLEAR], action=privileges.SECURITY_CACHE_CLEAR)
+def clear_api_key_cache(ids):
+    """200 with {_nodes, cluster_name, nodes}: nothing to evict, as every request reads its key's row afresh
+    (the Subjects kept per process are keyed by the rows' versions), but the call succeeds as in Elasticsearch."""
+    check_params()
+    if not list_param(ids):
+        raise bad_request("the API key ids to clear from the cache must not be empty")
+    return answer({"_nodes": {"total": 1, "successful": 1, "failed": 0}, "cluster_name": cluster.CLUSTER_NAME,
+                   "nodes": {cluster.node_id(): {"name": cluster.node_name()}}})
+
+
 def _allowed_methods(path):
     """Methods the API's real routes take for `path` (the catch-all routes below left out)."""
     routes = current_app.extensions.get("keydesk_api_routes")
@@ -105,6 +119,8 @@ def _allowed_methods(path):
 
 
 @bp.route("/_license/<path:rest>", methods=ALL_METHODS)
+@bp.route("/_cluster/<path:rest>", methods=ALL_METHODS)
+@bp.route("/_xpack/<path:rest>", methods=ALL_METHODS)
 @bp.route("/_security/<path:rest>", methods=ALL_METHODS)
 @bp.route("/_security", methods=ALL_METHODS)
 def no_handler(rest=None):

@@ -9,6 +9,7 @@ from webapp.services.access import sessions
 from webapp.services.schema.health import check_database
 from webapp.web.guard import SessionUser, client_address, current_subject, session_lifetime, session_token
 from webapp.web.htmx import local_url
+from webapp.web.root import elasticsearch_at_root, elasticsearch_root_view
 
 bp = Blueprint("auth", __name__)
 links.init_app(bp)  # the site's root blueprint, always registered: its template globals serve every page
@@ -23,8 +24,12 @@ def safe_next(target):
 
 @bp.get("/")
 def index():
-    """Redirect to the keys page."""
-    return redirect(url_for("keys.index"))
+    """Redirect a browser to the keys page; answer an Elasticsearch client with the cluster info (an
+    Authorization header, or an Accept header that prefers JSON: webapp/web/root.py decides)."""
+    api_view = elasticsearch_root_view()
+    response = api_view() if api_view and elasticsearch_at_root() else redirect(url_for("keys.index"))
+    response.vary.update(("Accept", "Authorization"))  # one URL, two kinds of answer: caches must tell them apart
+    return response
 
 
 @bp.route("/login", methods=["GET", "POST"])

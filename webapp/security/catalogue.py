@@ -273,5 +273,6 @@ KEYDESK_ACTIONS = tuple(SECURITY + suffix for suffix in (
     "role/put", "role/get", "role/delete",
     "user/put", "user/get", "user/delete", "user/change_password", "user/set_enabled",
     "user/authenticate", "user/has_privileges",
-    "privilege/builtin/get",
-)) + ("cluster:admin/xpack/license/start_trial", "cluster:monitor/xpack/license/get")
+    "privilege/builtin/get", "role/bulk_put", "role/bulk_delete", "user/list_privileges", "cache/clear",
+)) + ("cluster:admin/xpack/license/start_trial", "cluster:monitor/xpack/license/get",
+      "cluster:monitor/main", "cluster:monitor/xpack/info", "cluster:monitor/health")

@@ -10,7 +10,8 @@ limits here bound what fits inside that body:
 - Metadata (API keys, role descriptors, users): at most MAX_METADATA_BYTES as compact UTF-8 JSON.
 - Role descriptors: at most MAX_ROLE_DESCRIPTORS on one API key (create, update and bulk update alike).
 - Ids: at most MAX_IDS_PER_REQUEST API key ids in one invalidate or bulk update (the keys page's delete too).
-- Roles: a user holds at most MAX_ROLES_PER_USER roles.
+- Roles: a user holds at most MAX_ROLES_PER_USER roles; one bulk put or delete names at most
+  MAX_ROLES_PER_BULK roles.
 
 Names, descriptions and profile fields have their own lengths where they are checked (api_keys, descriptors,
 users), as Elasticsearch defines them.
@@ -26,6 +27,7 @@ MAX_METADATA_BYTES = 64 * 1024
 MAX_ROLE_DESCRIPTORS = 100
 MAX_IDS_PER_REQUEST = 1000
 MAX_ROLES_PER_USER = 100
+MAX_ROLES_PER_BULK = 1000
 
 # A JSON string (its brackets don't nest anything); an unterminated one runs to the end of the text, so a
 # match starting at any quote succeeds and the scan stays linear. And the tokens the depth scan looks at.
@@ -131,3 +133,7 @@ def ids_count_problem(count: int) -> str | None:
 
 def roles_count_problem(count: int) -> str | None:
     return _over(count, MAX_ROLES_PER_USER, "a user may hold at most {limit} roles, found {count}")
+
+
+def bulk_roles_count_problem(count: int) -> str | None:
+    return _over(count, MAX_ROLES_PER_BULK, "at most {limit} roles may be given in one request, found {count}")

@@ -18,7 +18,7 @@ __all__ = [
     "is_index_action", "is_index_privilege_name", "is_valid_cluster_privilege", "is_valid_index_privilege",
     "unknown_cluster_privilege_message", "unknown_index_privilege_message",
     "SEE_KEYS", "MANAGE_OWN_KEYS", "SEE_EVERY_KEY", "MANAGE_EVERY_KEY", "READ_SECURITY", "MANAGE_SECURITY",
-    "READ_LICENSE",
+    "READ_LICENSE", "MONITOR",
 ]
 
 CLUSTER_PRIVILEGES: tuple[str, ...] = catalogue.CLUSTER_PRIVILEGE_NAMES
@@ -239,6 +239,13 @@ BUILTIN_PRIVILEGES_GET = "cluster:admin/xpack/security/privilege/builtin/get"
 LICENSE_START_TRIAL = "cluster:admin/xpack/license/start_trial"
 LICENSE_GET = "cluster:monitor/xpack/license/get"
 LICENSE_PUT = "cluster:admin/xpack/license/put"
+ROLE_BULK_PUT = "cluster:admin/xpack/security/role/bulk_put"
+ROLE_BULK_DELETE = "cluster:admin/xpack/security/role/bulk_delete"
+USER_LIST_PRIVILEGES = "cluster:admin/xpack/security/user/list_privileges"
+SECURITY_CACHE_CLEAR = "cluster:admin/xpack/security/cache/clear"
+MAIN_INFO = "cluster:monitor/main"  # GET /
+XPACK_INFO = "cluster:monitor/xpack/info"
+CLUSTER_HEALTH = "cluster:monitor/health"
 AUDIT_READ = "cluster:admin/keydesk/audit/read"
 SETTINGS_UPDATE = "cluster:admin/settings/update"
 
@@ -252,3 +259,4 @@ MANAGE_EVERY_KEY: tuple[str, ...] = granting_privileges(API_KEY_INVALIDATE, owne
 READ_SECURITY: tuple[str, ...] = ACTIONS[ROLE_GET]  # roles, users, audit: read
 MANAGE_SECURITY: tuple[str, ...] = ACTIONS[ROLE_PUT]  # roles, users, settings, license, cross-cluster keys: change
 READ_LICENSE: tuple[str, ...] = ACTIONS[LICENSE_GET]
+MONITOR: tuple[str, ...] = ACTIONS[MAIN_INFO]  # cluster info and health

@@ -7,10 +7,11 @@ from werkzeug.exceptions import HTTPException
 
 from webapp.errors import DomainError
 from webapp.web.htmx import respond, wants_partial
+from webapp.web.root import elasticsearch_at_root
 
 JSON_BLUEPRINTS = {"api"}
 # Where the JSON API lives (below the mount path); those requests never carry a session either.
-JSON_PATHS = ("/_security", "/_license")
+JSON_PATHS = ("/_security", "/_license", "/_xpack", "/_cluster")
 WWW_AUTHENTICATE = ['Basic realm="security", charset="UTF-8"', "ApiKey"]
 
 # Elasticsearch's error type for plain HTTP failures.
@@ -31,7 +32,8 @@ def wants_json():
     """JSON for the Elasticsearch-compatible API, wherever it is mounted. Also for a path under its prefixes
     that no route matched (`/_security/`, a line break in the path): those requests have no session (see
     MountedSessionInterface), so a page, which needs one for its CSRF token, could not be rendered."""
-    return request.blueprint in JSON_BLUEPRINTS or request.path.startswith(JSON_PATHS)
+    return (request.blueprint in JSON_BLUEPRINTS or request.path.startswith(JSON_PATHS)
+            or elasticsearch_at_root())
 
 
 def es_error_body(status, error_type, reason, **extra):

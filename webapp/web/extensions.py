@@ -14,6 +14,7 @@ from peewee import DatabaseError
 from webapp.model.db import database
 from webapp.services.access.authentication import last_used
 from webapp.web.errors import JSON_PATHS
+from webapp.web.root import elasticsearch_at_root
 
 csrf = CSRFProtect()
 htmx = Htmx()
@@ -41,7 +42,7 @@ class MountedSessionInterface(SecureCookieSessionInterface):
     def open_session(self, app, request):
         # The JSON API takes credentials only from the Authorization header: no session to read or write there
         # (and not decoding one keeps the key-verification hot path short).
-        if request.path.startswith(JSON_PATHS):
+        if request.path.startswith(JSON_PATHS) or elasticsearch_at_root():
             return self.make_null_session(app)
         return super().open_session(app, request)
 

@@ -38,7 +38,7 @@ def test_users_crud(elastic, connect):
                                      email="ann@example.com", metadata={"desk": 4}).body == {"created": True}
     assert elastic.security.put_user(username=name, roles=["viewer", "api_key_user"]).body == {"created": False}
     user = elastic.security.get_user(username=name)[name]
-    assert user == {"username": name, "roles": ["api_key_user", "viewer"], "full_name": "Ann",
+    assert user == {"username": name, "roles": ["viewer", "api_key_user"], "full_name": "Ann",
                     "email": "ann@example.com", "metadata": {"desk": 4}, "enabled": True}
     assert "elastic" in elastic.security.get_user()
     client = connect(basic_auth=(name, "first-pass"))

@@ -27,7 +27,7 @@ def test_authenticate_with_basic_and_with_a_key(elastic, connect):
     key = elastic.security.create_api_key(name="who-am-i")
     by_key = connect(api_key=key["encoded"]).security.authenticate()
     assert by_key["authentication_type"] == "api_key" and by_key["roles"] == []
-    assert by_key["api_key"] == {"id": key["id"], "name": "who-am-i"}
+    assert by_key["api_key"] == {"id": key["id"], "name": "who-am-i", "managed_by": "elasticsearch"}
     assert by_key["authentication_realm"] == {"name": "_es_api_key", "type": "_es_api_key"}
     assert connect(api_key=(key["id"], key["api_key"])).security.authenticate()["username"] == "elastic"
 

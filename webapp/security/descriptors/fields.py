@@ -6,6 +6,7 @@ the order they appear, so the first problem in the document is the one reported,
 """
 
 import json
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from webapp.security.patterns import covered_by_any
@@ -193,6 +194,7 @@ def parse_index_entry(role: str, entry: object, list_field: str, path: str, *, r
             security["except"] = denied
         normalized["field_security"] = security
     if query is not None:
+        _check_role_query(query, names, path)
         normalized["query"] = query
     normalized["allow_restricted_indices"] = allow_restricted
     if remote:
@@ -204,6 +206,48 @@ def parse_index_entry(role: str, entry: object, list_field: str, path: str, *, r
                               "alias or cluster alias pattern", f"{path}.clusters", type=ILLEGAL_ARGUMENT)
         normalized["clusters"] = clusters
     return normalized
+
+
+# Where a query holds further queries (ES parses them all; the DLS check sees each one).
+_INNER_QUERIES = {"bool": ("must", "should", "must_not", "filter"), "constant_score": ("filter",),
+                  "function_score": ("query",), "boosting": ("positive", "negative"), "dis_max": ("queries",),
+                  "nested": ("query",)}
+
+
+def _refused_role_query(query):
+    """ES's DLSRoleQueryValidator: why a role query can't be used (a query reading other documents), or None."""
+    if not isinstance(query, dict):
+        return None
+    for name, body in query.items():
+        if name in ("percolate", "has_child", "has_parent"):
+            return f"{name} query isn't supported as part of a role query"
+        if not isinstance(body, dict):
+            continue
+        if name == "terms" and any(isinstance(value, dict) for value in body.values()):
+            return "terms query with terms lookup isn't supported as part of a role query"
+        if name == "geo_shape" and any(isinstance(value, dict) and "indexed_shape" in value for value in body.values()):
+            return "geoshape query referring to indexed shapes isn't supported as part of a role query"
+        for clause in _INNER_QUERIES.get(name, ()):
+            inner = body.get(clause)
+            for item in inner if isinstance(inner, list) else [inner]:
+                reason = _refused_role_query(item)
+                if reason:
+                    return reason
+    return None
+
+
+def _check_role_query(query, names, path):
+    """Refuse a role query ES refuses when the role is stored (templates are checked only when used)."""
+    try:
+        parsed = json.loads(query)
+    except ValueError:
+        return
+    reason = None if isinstance(parsed, dict) and "template" in parsed else _refused_role_query(parsed)
+    if reason:
+        position = re.search(r"\[(\d+)\]$", path)
+        raise parse_error(f"failed to parse field 'query' for indices [{','.join(names)}] at index privilege "
+                          f"[{position.group(1) if position else 0}] of role descriptor", f"{path}.query",
+                          caused_by=DescriptorError(ILLEGAL_ARGUMENT, reason))
 
 
 def _parse_field_security(role, prefix, value, here):

@@ -160,10 +160,10 @@ def user_to_json(user: User, roles: Sequence[str]) -> dict:
 
 
 def roles_by_user(users: Iterable[User]) -> dict[int, list[str]]:
-    """{user id: [role names]} for several users in one query."""
+    """{user id: [role names]} for several users in one query, in the order they were given (as ES keeps them)."""
     found = {user.id: [] for user in users}
     if found:
-        for link in UserRole.select().where(UserRole.user.in_(list(found))).order_by(UserRole.role_name):
+        for link in UserRole.select().where(UserRole.user.in_(list(found))).order_by(UserRole.id):
             found[link.user_id].append(link.role_name)
     return found
 

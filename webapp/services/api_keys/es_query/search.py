@@ -44,7 +44,7 @@ def get_api_keys(subject: Subject, *, key_id: str | None = None, name: str | Non
     if not visibility.sees_all_keys(subject) and not _asks_for_own(subject, key_id, username, realm_name, owner):
         raise unauthorized(subject, privileges.API_KEY_GET, privileges.SEE_EVERY_KEY)
     if with_limited_by:
-        require(subject, privileges.API_KEY_GET, privileges.MANAGE_EVERY_KEY)
+        _check_limited_by(subject, privileges.API_KEY_GET)
     query = visibility.selected(visibility.visible_keys(subject), ids=[key_id] if key_id else None, name=name,
                                 username=username, realm_name=realm_name)
     if owner:
@@ -55,6 +55,13 @@ def get_api_keys(subject: Subject, *, key_id: str | None = None, name: str | Non
             ApiKey.expiration.is_null() | (ApiKey.expiration > now)))
     rows = query.order_by(ApiKey.creation, ApiKey.id).limit(GET_LIMIT)
     return [key_to_json(key, with_limited_by=with_limited_by) for key in rows]
+
+
+def _check_limited_by(subject, action):
+    """ES: an API key that sees keys only as their owner (manage_own_api_key) may not ask for limited-by
+    descriptors, not even its own; users may for their own keys, and read_security or higher for any."""
+    if subject.is_api_key:
+        require(subject, action, privileges.granting_privileges(action, owner_scoped=False))
 
 
 def _asks_for_own(subject, key_id, username, realm_name, owner):
@@ -100,7 +107,7 @@ def query_api_keys(subject: Subject, *, query: dict | None = None, aggs: dict | 
     ensure_enabled()
     require(subject, privileges.API_KEY_QUERY)
     if with_limited_by:
-        require(subject, privileges.API_KEY_QUERY, privileges.MANAGE_EVERY_KEY)
+        _check_limited_by(subject, privileges.API_KEY_QUERY)
     problems = []
     if from_ is not None and from_ < 0:
         problems.append(f"[from] parameter cannot be negative but was [{from_}]")
