@@ -1,4 +1,4 @@
-// The API keys page: the credential panel (format switch, copy), selecting keys for a bulk delete, example
+// The API keys page: the credential panel (format switch, copy), selecting keys for a bulk delete or rotation, example
 // descriptors and the owner filter's summary. Dialogs are app.js's; the delete confirmation and the expiry
 // preview come from the server. Event delegation, so content htmx swaps in works unchanged.
 (function () {
@@ -10,6 +10,12 @@
   }
 
   function updateBulkButton() {
+    var rotate = document.querySelector("[data-bulk-rotate]");
+    if (rotate) {
+      var rotatable = document.querySelectorAll('#key-selection input[name="ids"][data-rotatable]:checked').length;
+      rotate.hidden = rotatable === 0;
+      rotate.textContent = rotatable === 1 ? "Rotate API key" : "Rotate " + rotatable + " API keys";
+    }
     var button = document.querySelector("[data-bulk-delete]");
     if (!button) { return; }
     var boxes = document.querySelectorAll('#key-selection input[name="ids"]');
@@ -85,19 +91,25 @@
 
   // Sent with a created key (HX-Trigger, before the swap): the form's dialog closes and, once the dialog has
   // given the focus back to its opener and the panel is in, the show-once credential takes the focus.
-  document.body.addEventListener("api-key-created", function () {
-    var dialog = document.getElementById("create-key-dialog");
+  // A rotation does the same with the details' dialog (one key) or the rotation's confirmation (several), whose
+  // panel's first credential takes the focus once it is in.
+  function showCredential(dialogId) {
+    var dialog = document.getElementById(dialogId);
     function focusCredential() {
-      var field = document.getElementById("credential-value");
+      var field = document.getElementById("credential-value") || document.querySelector("[data-first-credential]");
       if (field) { field.focus(); field.select(); }
     }
     if (dialog && dialog.open) {
-      dialog.addEventListener("close", focusCredential, { once: true });
+      dialog.addEventListener("close", function () { window.setTimeout(focusCredential, 0); }, { once: true });
       dialog.close();
     } else {
-      focusCredential();
+      window.setTimeout(focusCredential, 0);
     }
-  });
+  }
+
+  document.body.addEventListener("api-key-created", function () { showCredential("create-key-dialog"); });
+  document.body.addEventListener("api-key-rotated", function () { showCredential("key-details-dialog"); });
+  document.body.addEventListener("api-keys-rotated", function () { showCredential("rotate-keys-dialog"); });
 
   // Sent with the outcome of a delete (HX-Trigger): the confirmation's dialog closes.
   document.body.addEventListener("api-keys-deleted", function () { closeDialog("delete-keys-dialog"); });

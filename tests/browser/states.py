@@ -14,11 +14,13 @@ from playwright.sync_api import Page, expect
 from tests.conftest import ELASTIC_PASSWORD, USER_PASSWORD
 from webapp.clock import now_ms
 from webapp.model import ApiKey, User
+from webapp.model.db import database
 from webapp.services.access.authentication import subject_for_user
 from webapp.services.access.system import system_subject
 from webapp.services.admin import license, roles
 from webapp.services.admin.users import create_native_user
 from webapp.services.api_keys import commands as api_keys
+from webapp.services.api_keys import rotation
 from webapp.services.audit import trail as audit
 
 DAY_MS = 24 * 60 * 60 * 1000
@@ -213,6 +215,52 @@ def account_page(page):
     _heading(page, "Your account")
 
 
+def _rotating_pair():
+    """(old id, new id) of the demo's rotation: ci-deploy, rotated with a 3-hour window (made on first use)."""
+    with database.connection_context():
+        old = ApiKey.get_or_none((ApiKey.name == "ci-deploy") & ApiKey.replaced_by.is_null(False))
+        if old is None:
+            old = ApiKey.get(ApiKey.name == "ci-deploy")
+            rotation.rotate_api_key(_subject("elastic"), old.id, grace_period="3h")
+            old = ApiKey.get_by_id(old.id)
+        return old.id, old.replaced_by
+
+
+def keys_rotating(page):
+    old, new = _rotating_pair()
+    page.goto("/keys/")
+    for key_id in (old, new):
+        expect(page.locator(f"#key-{key_id}")).to_contain_text("Rotating — old key stops in")
+
+
+def key_details_rotated(page):
+    old, new = _rotating_pair()
+    keys_rotating(page)
+    page.locator(f"#key-{old}").get_by_role("link", name="ci-deploy").click()
+    expect(_open_dialog(page, "API key details").locator("[data-replaced-by]")).to_contain_text(new)
+
+
+def keys_rotate(page):
+    keys_filled(page)
+    page.get_by_label("Select fleet-server").check()
+    page.get_by_label("Select replication-eu").check()
+    page.get_by_role("button", name="Rotate 2 API keys").click()
+    _open_dialog(page, "Rotate 2 API keys?")
+
+
+def keys_rotated(page):
+    keys_rotate(page)
+    page.get_by_role("dialog", name="Rotate 2 API keys?").get_by_role("button", name="Rotate", exact=True).click()
+    _heading(page, "Rotated 2 API keys")
+
+
+def key_details_successor(page):
+    old, new = _rotating_pair()
+    keys_rotating(page)
+    page.locator(f"#key-{new}").get_by_role("link", name="ci-deploy").click()
+    expect(_open_dialog(page, "API key details").get_by_role("button", name="Rotate API key")).to_be_visible()
+
+
 def not_found(page):
     assert page.goto("/no-such-page").status == 404
     _heading(page, "Not found")
@@ -226,6 +274,11 @@ STATES = (
     State("keys-created", keys_created),
     State("key-details", key_details, screenshot=True),
     State("keys-delete", keys_delete),
+    State("keys-rotating", keys_rotating, screenshot=True),
+    State("key-details-rotated", key_details_rotated, screenshot=True),
+    State("key-details-successor", key_details_successor),
+    State("keys-rotate", keys_rotate),
+    State("keys-rotated", keys_rotated),
     State("roles", roles_list, screenshot=True),
     State("role-editor", role_editor, screenshot=True),
     State("role-editor-json", role_editor_json),

@@ -76,6 +76,9 @@ ROUTES = {
     ("/keys/delete", "POST"): HTML_KEYS_WRITE,
     ("/keys/delete", "GET"): HTML_KEYS_WRITE,
     ("/keys/expiry", "GET"): HTML_KEYS_WRITE,
+    ("/keys/<key_id>/rotate", "POST"): HTML_KEYS_WRITE,
+    ("/keys/rotate", "GET"): HTML_KEYS_WRITE,
+    ("/keys/rotate", "POST"): HTML_KEYS_WRITE,
     ("/roles/", "GET"): HTML_SECURITY_READ,
     ("/roles/edit", "GET"): HTML_SECURITY_READ,
     ("/roles/new", "GET"): HTML_SECURITY_ADMIN,
@@ -113,6 +116,7 @@ ROUTES = {
     ("/_security/cross_cluster/api_key/<key_id>", "PUT"): API_SUPERUSER,
     ("/_license", "GET"): API_SUPERUSER,
     ("/_license/start_trial", "POST"): API_SUPERUSER,
+    ("/_keydesk/api_key/<key_id>/_rotate", "POST"): API_OWN_KEYS,  # the update rule (a key gets a 400)
     ("/_xpack", "GET"): API_SUPERUSER,  # monitor
     ("/_cluster/health", "GET"): API_SUPERUSER,
     ("/_cluster/health/<index>", "GET"): API_SUPERUSER,
@@ -145,7 +149,7 @@ ROUTES = {
     ("/_security/user/<username>/_disable", "POST"): API_SUPERUSER,
     # Unknown paths under the API prefixes: ES's "no handler found" answer, whoever asks.
     **{(rule, method): PUBLIC for rule in ("/_security", "/_security/<path:rest>", "/_license/<path:rest>",
-                                           "/_cluster/<path:rest>", "/_xpack/<path:rest>")
+                                           "/_cluster/<path:rest>", "/_xpack/<path:rest>", "/_keydesk/<path:rest>")
        for method in ("GET", "POST", "PUT", "DELETE", "PATCH")},
 }
 

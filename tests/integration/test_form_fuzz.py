@@ -75,6 +75,8 @@ POST_FIELDS = {
     "keys.create": KEY_FIELDS,
     "keys.update": KEY_FIELDS,
     "keys.delete": ("ids", "one", "confirmed", "return_to"),
+    "keys.rotate": ("grace_period",),
+    "keys.rotate_many": ("ids", "confirmed", "return_to", "grace_period"),
     "roles.create": ROLE_FIELDS,
     "roles.update": ROLE_FIELDS,
     "roles.delete": ("name", "next", "confirm_lockout"),
@@ -94,6 +96,7 @@ QUERY_PARAMS = {
     "keys.index": ("q", "type", "status", "sort", "dir", "size", "owner", "after", "before"),
     "keys.new": (), "keys.create": (), "keys.show": (), "keys.update": (), "keys.delete": (),
     "keys.confirm_delete": ("one", "ids"), "keys.expiry": ("days",),
+    "keys.rotate": (), "keys.rotate_many": (), "keys.confirm_rotate": ("ids",),
     "roles.index": ("search", "reserved", "sort", "order", "page", "size"),
     "roles.create_form": ("clone",), "roles.create": (), "roles.edit": ("name",), "roles.update": ("name",),
     "roles.confirm_delete": ("name", "next"), "roles.delete": (),
@@ -106,7 +109,8 @@ QUERY_PARAMS = {
 
 # The GET routes (each takes the query parameters above).
 GET_ENDPOINTS = ("account.index", "audit.export_csv", "audit.export_jsonl", "audit.index", "auth.index",
-                 "auth.login", "keys.confirm_delete", "keys.expiry", "keys.index", "keys.new", "keys.show",
+                 "auth.login", "keys.confirm_delete", "keys.confirm_rotate", "keys.expiry", "keys.index", "keys.new",
+                 "keys.show",
                  "roles.confirm_delete", "roles.create_form", "roles.edit", "roles.index", "settings.index",
                  "users.confirm_delete", "users.create_form", "users.edit", "users.index", "users.reset_password")
 SKIPPED_ENDPOINTS = ("static", "auth.healthz")

@@ -551,8 +551,8 @@ def secret_makers():
     from webapp.services.api_keys.commands import CreatedKey
 
     def carries(kind):
-        return kind is CreatedKey or (dataclasses.is_dataclass(kind) and any(
-            carries(hint) for hint in typing.get_type_hints(kind).values()))
+        return kind is CreatedKey or any(carries(arg) for arg in typing.get_args(kind)) or (
+            dataclasses.is_dataclass(kind) and any(carries(hint) for hint in typing.get_type_hints(kind).values()))
 
     def returned(function, module):
         kind = function.__annotations__.get("return")
@@ -596,6 +596,26 @@ def _page_create(traffic, swap):
     return response, base64.b64decode(_created_key(response.get_data(as_text=True))[1]).decode().partition(":")[2]
 
 
+def _api_rotate(traffic):
+    elastic = basic_header("elastic", ELASTIC_PASSWORD)
+    key_id = traffic.post("/_security/api_key", headers=elastic, json={"name": "to-rotate"}).get_json()["id"]
+    return _api_create(traffic, "POST", f"/_keydesk/api_key/{key_id}/_rotate", {"grace_period": "1h"})
+
+
+def _page_rotate(traffic, swap, many):
+    if traffic.get("/account/").status_code != 200:
+        traffic.login("elastic", ELASTIC_PASSWORD)
+    key_id = _created_key(_page_create(traffic, {})[0].get_data(as_text=True))[0]
+    if many:
+        response = traffic.form("/keys/rotate", {"ids": key_id, "confirmed": "1"}, token_from="/keys/", headers=swap)
+        encoded = re.search(r'id="credential-1"[^>]*value="([^"]+)"', response.get_data(as_text=True)).group(1)
+    else:
+        response = traffic.form(f"/keys/{key_id}/rotate", {}, token_from="/keys/", headers=swap)
+        encoded = _created_key(response.get_data(as_text=True))[1]
+    assert response.status_code == 200, response.get_data(as_text=True)[:500]
+    return response, base64.b64decode(encoded).decode().partition(":")[2]
+
+
 CROSS_CLUSTER = {"name": "cc", "access": {"search": [{"names": ["*"]}]}}
 SECRET_REQUESTS = {
     ("api.create_api_key", "POST"): lambda t: [_api_create(t, "POST", "/_security/api_key", {"name": "a"})],
@@ -604,13 +624,17 @@ SECRET_REQUESTS = {
         _api_create(t, "POST", "/_security/cross_cluster/api_key", CROSS_CLUSTER)],
     ("keys.create", "POST"): lambda t: [t.login("elastic", ELASTIC_PASSWORD) and _page_create(t, {}),
                                         _page_create(t, HTMX)],
+    ("api.rotate_api_key", "POST"): lambda t: [_api_rotate(t)],
+    ("keys.rotate", "POST"): lambda t: [_page_rotate(t, {}, False), _page_rotate(t, HTMX, False)],
+    ("keys.rotate_many", "POST"): lambda t: [_page_rotate(t, {}, True), _page_rotate(t, HTMX, True)],
 }
 
 
 def test_every_answer_that_carries_a_secret_is_no_store(app, client):
     """The routes are found from the code (views that call a service handing back a secret), and each is
     exercised: its answer carries the secret, with Cache-Control: no-store and Pragma: no-cache."""
-    assert secret_makers() >= {"create_api_key", "create_cross_cluster_api_key", "create_key"}
+    assert secret_makers() >= {"create_api_key", "create_cross_cluster_api_key", "create_key", "rotate_api_key",
+                               "rotate_key", "rotate_keys"}
     assert secret_routes(app) == set(SECRET_REQUESTS), "a route answers a secret: add it to SECRET_REQUESTS"
     traffic = Traffic(app, client)
     for route, exercise in SECRET_REQUESTS.items():

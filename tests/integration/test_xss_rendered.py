@@ -427,6 +427,7 @@ def _cases(seeded):
             "return_to": urlencode({"q": c.mark("delete return_to search", kind)})})
         get(f"key delete confirmation dialog [{kind}]", "elastic", "/keys/delete" + q(ids=list(seeded.keys.values())))
         get(f"key expiry preview [{kind}]", owner, "/keys/expiry" + q(days=c.mark("expiry preview days", kind)))
+        get(f"key rotate confirmation dialog [{kind}]", owner, "/keys/rotate" + q(ids=list(seeded.keys.values())))
         post(f"role editor posted with problems [{kind}]", "elastic", "/roles/new", {
             "name": c.mark("posted role name", kind), "description": c.mark("posted description", kind),
             "cluster_other": c.mark("posted cluster privilege", kind), "index_rows": "1",

@@ -127,6 +127,12 @@ class ApiKey(BaseModel):
     last_used = BigIntegerField(null=True)
     last_used_address = CharField(max_length=64, null=True)
     version = IntegerField(default=1)  # bumped on every update: optimistic checks and cache invalidation
+    # Rotation (services/api_keys/rotation.py, schema v6): the key this one succeeded, and the key that
+    # succeeded this one (set once, by the conditional UPDATE that claims the key for its one rotation).
+    # Their indexes are made by the schema upgrade, not declared here: create_tables runs before the upgrade
+    # has added the columns to an older table.
+    rotated_from = CharField(max_length=20, null=True)
+    replaced_by = CharField(max_length=20, null=True)
 
     class Meta:
         indexes = (

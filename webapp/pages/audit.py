@@ -39,7 +39,7 @@ def _export(make_body, mimetype, extension):
     return response
 
 
-def _csv_cell(value):
+def csv_cell(value):
     """Text a spreadsheet shows as text: JSON for structures, and no formula from a leading = + - @."""
     if isinstance(value, (dict, list)):
         value = json.dumps(value, separators=(",", ":"))
@@ -55,7 +55,7 @@ def _csv_lines(rows):
     for row in rows:
         buffer.seek(0)
         buffer.truncate()
-        writer.writerow([_csv_cell(row[field]) for field in audit_query.EXPORT_FIELDS])
+        writer.writerow([csv_cell(row[field]) for field in audit_query.EXPORT_FIELDS])
         yield buffer.getvalue()
 
 

@@ -11,7 +11,7 @@ from webapp.web.root import elasticsearch_at_root
 
 JSON_BLUEPRINTS = {"api"}
 # Where the JSON API lives (below the mount path); those requests never carry a session either.
-JSON_PATHS = ("/_security", "/_license", "/_xpack", "/_cluster")
+JSON_PATHS = ("/_security", "/_license", "/_xpack", "/_cluster", "/_keydesk")
 WWW_AUTHENTICATE = ['Basic realm="security", charset="UTF-8"', "ApiKey"]
 
 # Elasticsearch's error type for plain HTTP failures.

@@ -90,40 +90,56 @@ def create_cross_cluster_api_key(subject: Subject, *, name: object, access: obje
 def _insert(subject, *, name, key_type, descriptors, limited_by, access, expiration, metadata):
     now = now_ms()
     expires = checks.expiration_ms(expiration, now)
-    secret = credentials.new_secret()
-    metadata = metadata or {}
     with database.atomic():
-        key = ApiKey.create(
-            id=credentials.new_key_id(), name=name, type=key_type,
-            owner_username=subject.username, owner_realm=subject.realm, owner_realm_type=subject.realm_type,
-            creation=now, expiration=expires, invalidated=False, secret_hash=credentials.hash_secret(secret),
-            role_descriptors=descriptors, limited_by=limited_by, access=access, metadata=metadata,
-            managed=metadata.get("managed") is True,
-        )
+        created, key = store_new_key(subject, name=name, key_type=key_type, descriptors=descriptors,
+                                     limited_by=limited_by, access=access, metadata=metadata, creation=now,
+                                     expiration=expires)
         audit.record(subject, "api_key.create", target_type="api_key", target_id=key.id,
                      after=audit_view(key))
-    return CreatedKey(id=key.id, name=name, expiration=expires, api_key=secret)
+    return created
+
+
+def store_new_key(subject: Subject, *, name, key_type, descriptors, limited_by, access, metadata, creation,
+                  expiration, rotated_from=None) -> tuple[CreatedKey, ApiKey]:
+    """Insert a key owned by `subject` with a new id and secret: (its CreatedKey, its row). The caller holds
+    the transaction and writes the audit row (create here, rotation in `rotation`)."""
+    secret = credentials.new_secret()
+    metadata = metadata or {}
+    key = ApiKey.create(
+        id=credentials.new_key_id(), name=name, type=key_type,
+        owner_username=subject.username, owner_realm=subject.realm, owner_realm_type=subject.realm_type,
+        creation=creation, expiration=expiration, invalidated=False, secret_hash=credentials.hash_secret(secret),
+        role_descriptors=descriptors, limited_by=limited_by, access=access, metadata=metadata,
+        managed=metadata.get("managed") is True, rotated_from=rotated_from,
+    )
+    return CreatedKey(id=key.id, name=name, expiration=expiration, api_key=secret), key
 
 
 # ---- update -------------------------------------------------------------------------------------------
 
-def _load_for_update(subject, key_id, expected_type, now):
+def load_for_update(subject: Subject, key_id: object, expected_type: str | None, now: int, *,
+                    verb: str = "update") -> ApiKey:
+    """The key `subject` owns, locked for the transaction, if it may still change: ES's update rule (NotFound,
+    or 400 for a key of another type, invalidated or expired). `expected_type` None takes either type;
+    `verb` names the change in the messages."""
     query = ApiKey.select().where(ApiKey.id == key_id)
     if not is_sqlite():
         query = query.for_update()  # SQLite's BEGIN IMMEDIATE already serialises writers
     key = query.first() if isinstance(key_id, str) else None
     if key is None or not subject.owns(key.owner_username, key.owner_realm):
         raise NotFound(f"no API key owned by requesting user found for ID [{key_id}]")
-    if key.type != expected_type:
-        raise DomainError(f"cannot update API key of type [{key.type}] while expected type is [{expected_type}]")
+    if expected_type is not None and key.type != expected_type:
+        raise DomainError(f"cannot {verb} API key of type [{key.type}] while expected type is [{expected_type}]")
     if key.invalidated:
-        raise DomainError(f"cannot update invalidated API key [{key.id}]")
+        raise DomainError(f"cannot {verb} invalidated API key [{key.id}]")
     if key.expiration is not None and key.expiration <= now:
-        raise DomainError(f"cannot update expired API key [{key.id}]")
+        raise DomainError(f"cannot {verb} expired API key [{key.id}]")
     return key
 
 
-def _check_updater(subject, expected_type):
+def check_updater(subject: Subject, expected_type: str) -> None:
+    """ES's rule for who may update a key of `expected_type`: the owner's privilege (cross-cluster: also
+    manage_security and the license), as a user, never through an API key."""
     ensure_enabled()
     if expected_type == "cross_cluster":
         require(subject, privileges.CROSS_CLUSTER_UPDATE)
@@ -158,10 +174,10 @@ def _changes(subject, key, *, role_descriptors, access, metadata, expiration, no
 def update_api_key(subject: Subject, key_id: object, *, role_descriptors: object = UNSET, access: object = UNSET,
                    metadata: object = UNSET, expiration: object = UNSET, expected_type: str = "rest") -> bool:
     """Update one key the subject owns; returns True when something changed, False for a no-op."""
-    _check_updater(subject, expected_type)
+    check_updater(subject, expected_type)
     now = now_ms()
     with database.atomic():
-        key = _load_for_update(subject, key_id, expected_type, now)
+        key = load_for_update(subject, key_id, expected_type, now)
         changes = _changes(subject, key, role_descriptors=role_descriptors, access=access, metadata=metadata,
                            expiration=expiration, now=now)
         if not changes:
@@ -178,7 +194,7 @@ def update_api_key(subject: Subject, key_id: object, *, role_descriptors: object
 def bulk_update_api_keys(subject: Subject, ids: list[str], *, role_descriptors: object = UNSET,
                          metadata: object = UNSET, expiration: object = UNSET) -> dict:
     """Apply one update to several keys the subject owns: {updated, noops, errors?} as ES answers."""
-    _check_updater(subject, "rest")
+    check_updater(subject, "rest")
     checks.check_ids_count(ids)
     if role_descriptors is not UNSET:
         checks.descriptors(role_descriptors)  # fail the whole request on a bad descriptor, as ES does

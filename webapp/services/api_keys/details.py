@@ -21,6 +21,7 @@ from webapp.security.subject import Subject
 from webapp.services.admin import settings
 from webapp.services.api_keys import visibility
 from webapp.services.api_keys.checks import MAX_ID_LENGTH, owner_snapshot, plausible_id
+from webapp.services.api_keys.rotation import RotationLinks, rotation_links
 
 READ_ONLY_BOILERPLATE = {"read-only-role": {"cluster": [], "indices": [{"names": ["*"], "privileges": ["read"]}]}}
 WRITE_ONLY_BOILERPLATE = {"write-only-role": {"cluster": [], "indices": [{"names": ["*"], "privileges": ["write"]}]}}
@@ -75,6 +76,7 @@ class KeyDetails:
     refusal: str | None  # why the caller can't change the key, in words
     snapshot_differs: bool | None  # None when there's nothing to compare (cross-cluster key, owner gone)
     effective: list = field(default_factory=list)  # sentences
+    rotation: RotationLinks | None = None  # the keys it replaced and was replaced by; may the caller rotate it
 
 
 def key_details(subject: Subject, key_id: str, now: int | None = None) -> KeyDetails:
@@ -93,6 +95,7 @@ def key_details(subject: Subject, key_id: str, now: int | None = None) -> KeyDet
         key=key, rights=rights, owner_state=owner_state,
         editable=refusal is None, refusal=refusal,
         snapshot_differs=_snapshot_differs(key, owner), effective=describe_effective(key),
+        rotation=rotation_links(subject, key, now),
     )
 
 

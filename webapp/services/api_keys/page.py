@@ -8,7 +8,7 @@ from webapp.clock import now_ms
 from webapp.errors import DomainError, FeatureDisabled, ValidationFailed
 from webapp.model import ApiKey
 from webapp.security.subject import Subject
-from webapp.services.api_keys import commands, listing, visibility
+from webapp.services.api_keys import commands, listing, rotation, visibility
 from webapp.services.api_keys.commands import CreatedKey, DeleteOutcome
 from webapp.services.api_keys.criteria import build_criteria
 from webapp.services.api_keys.details import KeyDetails, KeyRights, key_details, own_descriptors, rights_of
@@ -30,6 +30,8 @@ class KeyListPage:
     page: listing.KeyPage | None = None
     errors: dict = field(default_factory=dict)
     deletable: frozenset = frozenset()
+    rotatable: frozenset = frozenset()
+    rotating: dict = field(default_factory=dict)  # {key id: when the old key of its rotation stops}
     created_id: str | None = None
     own_descriptors: dict | None = None  # the create form's starting point, for a caller who may create
     columns: tuple = COLUMNS
@@ -43,7 +45,8 @@ def key_page(subject: Subject, values: dict, *, after: str | None = None, before
              created_id: str | None = None) -> KeyListPage:
     """One page of the keys list for `values`, or the refused values with their messages."""
     rights = rights_of(subject)
-    common = {"values": values, "rights": rights, "now": now_ms(), "created_id": created_id,
+    now = now_ms()
+    common = {"values": values, "rights": rights, "now": now, "created_id": created_id,
               "own_descriptors": own_descriptors(subject) if rights.may_create else None}
     try:
         criteria = build_criteria(subject, q=values["q"], type=values["type"], status=values["status"],
@@ -53,7 +56,9 @@ def key_page(subject: Subject, values: dict, *, after: str | None = None, before
     except ValidationFailed as error:
         return KeyListPage(errors=error.fields, owner_choices=listing.owner_choices(subject), **common)
     deletable = frozenset(key.id for key in page.keys if visibility.may_invalidate(subject, key))
-    return KeyListPage(page=page, owner_choices=page.owner_choices, deletable=deletable, **common)
+    rotatable = frozenset(key.id for key in page.keys if rights.may_create and visibility.may_rotate(subject, key, now))
+    return KeyListPage(page=page, owner_choices=page.owner_choices, deletable=deletable, rotatable=rotatable,
+                       rotating=rotation.open_windows(page.keys, now), **common)
 
 
 @dataclass(frozen=True)
@@ -120,3 +125,45 @@ def delete_keys(subject: Subject, ids: list[str], values: dict | None = None) ->
 def keys_to_delete(subject: Subject, ids: list[str]) -> list[ApiKey]:
     """The keys a delete confirmation lists (ValidationFailed for a bad selection)."""
     return commands.keys_to_delete(subject, ids)
+
+
+@dataclass(frozen=True)
+class KeyRotation:
+    """A key after rotating it from its details: the successor, or the messages (`errors`, by form field)."""
+
+    details: KeyDetails
+    rotated: rotation.RotatedKey | None = None
+    errors: dict = field(default_factory=dict)
+
+
+def rotate_key(subject: Subject, key_id: str, grace_period: str) -> KeyRotation:
+    """Rotate `key_id` with `grace_period`; the details of the old key as it then stands. NotFound for a key
+    the caller can't see; FeatureDisabled passes through."""
+    details = key_details(subject, key_id)
+    if details.rotation.refusal:
+        return KeyRotation(details=details, errors={"rotate": details.rotation.refusal})
+    try:
+        rotated = rotation.rotate_api_key(subject, key_id, grace_period=grace_period)
+    except FeatureDisabled:
+        raise
+    except DomainError as error:
+        return KeyRotation(details=details, errors={error.field or "rotate": error.detail})
+    return KeyRotation(details=key_details(subject, key_id), rotated=rotated)
+
+
+@dataclass(frozen=True)
+class KeysRotated:
+    outcome: rotation.BulkRotation
+    listing: KeyListPage
+
+
+def rotate_keys(subject: Subject, ids: list[str], grace_period: str, values: dict) -> KeysRotated:
+    """Rotate the keys `ids` the caller may rotate, and the list for `values` as it then stands."""
+    outcome = rotation.rotate_keys(subject, ids, grace_period)
+    return KeysRotated(outcome=outcome, listing=key_page(subject, values))
+
+
+def keys_to_rotate(subject: Subject, ids: list[str]) -> list:
+    """The keys a bulk rotation's confirmation lists, each with why it can't be rotated (ValidationFailed for a
+    bad selection)."""
+    return rotation.keys_to_rotate(subject, ids)

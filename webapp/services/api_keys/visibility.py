@@ -120,3 +120,16 @@ def update_refusal(subject: Subject, key: ApiKey, now: int | None = None) -> str
 
 def may_update(subject: Subject, key: ApiKey, now: int | None = None) -> bool:
     return update_refusal(subject, key, now) is None
+
+
+def rotate_refusal(subject: Subject, key: ApiKey, now: int | None = None) -> str | None:
+    """Why `subject` can't rotate `key`, in words, or None: whoever may update it may rotate it
+    (`update_refusal`), once; a key already replaced can't be rotated again."""
+    refusal = update_refusal(subject, key, now)
+    if refusal is None and key.replaced_by:
+        return "This key has already been rotated; rotate its successor instead."
+    return refusal
+
+
+def may_rotate(subject: Subject, key: ApiKey, now: int | None = None) -> bool:
+    return rotate_refusal(subject, key, now) is None

@@ -7,7 +7,7 @@ from peewee import Database, DatabaseProxy
 from webapp.model import ALL_MODELS, Setting, ThrottleCounter, UserSession
 from webapp.model.db import database, is_sqlite
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 # version -> function that brings a database at version-1 up to version. Each runs in one transaction
 # with the version bump, so a failed upgrade leaves the previous schema and data untouched.
@@ -42,6 +42,7 @@ def upgrade_schema() -> tuple[int, int]:
         database.create_tables(ALL_MODELS, safe=True)
         if start == 0:
             install_key_list_objects(database)
+            key_rotation(database)
             _set_version(SCHEMA_VERSION)
             return start, SCHEMA_VERSION
     for version in range(start + 1, SCHEMA_VERSION + 1):
@@ -261,3 +262,19 @@ def throttle_counters(db: Database | DatabaseProxy) -> None:
 def short_word_search(db: Database | DatabaseProxy) -> None:
     if not is_sqlite():
         _install_pg_short_grams(db)
+
+
+# ---- version 6: key rotation (services/api_keys/rotation.py) --------------------------------------------
+# Two new, empty columns with their indexes (a new database gets the indexes here too: the model declares
+# none, since create_tables runs before this adds the columns). Running it again changes nothing.
+
+ROTATION_COLUMNS = ("rotated_from", "replaced_by")
+
+
+@migration(6)
+def key_rotation(db: Database | DatabaseProxy) -> None:
+    present = {column.name for column in db.get_columns("api_key")}
+    for column in ROTATION_COLUMNS:
+        if column not in present:
+            db.execute_sql(f'ALTER TABLE "api_key" ADD COLUMN "{column}" VARCHAR(20)')
+        db.execute_sql(f'CREATE INDEX IF NOT EXISTS "api_key_{column}" ON "api_key" ("{column}")')
