@@ -53,10 +53,10 @@ def _describe_focus(page):
 def tab_to(page, target, *, back=False, limit=250):
     """Press Tab (Shift+Tab with back) until `target` has the focus; fails if it never gets it."""
     key = "Shift+Tab" if back else "Tab"
-    handle = target.element_handle()
     is_focused = "element => element === document.activeElement"
     for _ in range(limit):
-        if page.evaluate(is_focused, handle):
+        # Resolved afresh each time: an htmx swap may replace the target after the dialog has opened.
+        if target.evaluate(is_focused):
             return
         page.keyboard.press(key)
     raise AssertionError(f"{limit} presses of {key} never focused {target}; focus is on {_describe_focus(page)}")
