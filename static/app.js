@@ -55,6 +55,13 @@
   // event closes the dialog) can't open it again with the content it already showed.
   document.addEventListener("htmx:afterSettle", function () {
     settled();
+    // A dialog that showed at once and then got its content swapped in has lost the focus with the old content:
+    // give it to the new content's autofocus element (or its first control), as on opening.
+    document.querySelectorAll("dialog[open]").forEach(function (dialog) {
+      if (dialog.contains(document.activeElement)) { return; }
+      var first = dialog.querySelector("[autofocus], button, [href], input:not([type=hidden]), select, textarea");
+      if (first) { first.focus(); }
+    });
     document.querySelectorAll('dialog:not([open]) [data-open-dialog=""]').forEach(function (request) {
       var dialog = request.closest("dialog");
       request.removeAttribute("data-open-dialog");
