@@ -106,7 +106,8 @@ def pytest_terminal_summary(terminalreporter):
     listed = sum(len(tests) for tests in DIFFERENCES.values())
     terminalreporter.section("Elasticsearch YAML REST tests")
     terminalreporter.write_line(f"{outcomes['passed'] - listed} passed / {outcomes['failed'] + outcomes['error']} "
-                                f"failed / {listed} skipped as listed differences (run anyway: each still fails as listed)")
+                                f"failed / {listed} skipped as listed differences "
+                                "(run anyway: each still fails as listed)")
     for reason, tests in sorted(DIFFERENCES.items(), key=lambda item: (-len(item[1]), item[0])):
         terminalreporter.write_line(f"  skipped {len(tests):>2}: {reason}")
         for test in tests:
