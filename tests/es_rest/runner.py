@@ -76,8 +76,6 @@ SKIPS = {
         "GET /_security/user/_privileges", ("GET", "/_security/user/_privileges", None)),
     "api:security.bulk_put_role": Waits("POST /_security/role", ("POST", "/_security/role", {})),
     "api:security.bulk_delete_role": Waits("DELETE /_security/role", ("DELETE", "/_security/role", {})),
-    "api:security.query_role": Waits("POST /_security/_query/role", ("POST", "/_security/_query/role", {})),
-    "api:security.query_user": Waits("POST /_security/_query/user", ("POST", "/_security/_query/user", {})),
     # ---- steps left out: they make application privileges only the skipped "has privileges" tests read
     "api_key/10_basic.yml::setup::security.put_privileges": Omit(APP_PRIVILEGES),
     "api_key/10_basic.yml::teardown::security.delete_privileges": Omit(APP_PRIVILEGES),

@@ -10,6 +10,7 @@ from webapp.api import (  # noqa: F401  (routes register on bp)
     keys,
     license,
     privileges,
+    queries,
     roles,
     roles_bulk,
     security,

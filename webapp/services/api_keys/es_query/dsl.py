@@ -1,4 +1,5 @@
-"""Elasticsearch query DSL clauses -> a SQL condition over the api_key table (the Query API's subset).
+"""Elasticsearch query DSL clauses -> a SQL condition (the Query APIs' subset), over the api_key table or,
+given another FieldSet (es_query/field_sets.py), over users or roles.
 
 Supported, as Elasticsearch supports them for API keys: bool, match_all, term, terms, match, prefix,
 wildcard, exists, range, ids, simple_query_string. Other known queries answer ES's "not currently
@@ -12,7 +13,6 @@ from collections.abc import Mapping, Sequence
 from peewee import Case, ColumnBase
 
 from webapp.errors import DomainError
-from webapp.model import ApiKey
 from webapp.security.descriptors.fields import token
 from webapp.services.api_keys.es_query import fields as f
 from webapp.services.api_keys.es_query.date_math import parse_date_math
@@ -35,8 +35,8 @@ COMMON = ("boost", "_name")
 MAX_DEPTH = 20
 
 
-def condition(query: object, depth: int = 0) -> ColumnBase:
-    """The SQL condition for one query object such as {"term": {"name": "x"}}."""
+def condition(query: object, depth: int = 0, fields: f.FieldSet = f.API_KEYS) -> ColumnBase:
+    """The SQL condition for one query object such as {"term": {"name": "x"}}, over `fields`."""
     if depth > MAX_DEPTH:
         raise parsing_error(f"the query is nested more than {MAX_DEPTH} levels deep")
     if not isinstance(query, dict):
@@ -56,7 +56,7 @@ def condition(query: object, depth: int = 0) -> ColumnBase:
         raise error
     if not isinstance(body, dict):
         raise parsing_error(f"[{name}] query malformed, no start_object after query name")
-    return _BUILDERS[name](body, depth)
+    return _BUILDERS[name](body, depth, fields)
 
 
 def _all(conditions):
@@ -75,17 +75,17 @@ def _options(name, body, allowed):
 
 # ---- compound -----------------------------------------------------------------------------------------
 
-def _clauses(value, depth):
+def _clauses(value, depth, fields):
     items = value if isinstance(value, list) else [value]
-    return [condition(item, depth + 1) for item in items]
+    return [condition(item, depth + 1, fields) for item in items]
 
 
-def _bool(body, depth):
+def _bool(body, depth, fields):
     _options("bool", body, ("must", "filter", "should", "must_not", "minimum_should_match",
                             "adjust_pure_negative"))
-    must = _clauses(body.get("must", []), depth) + _clauses(body.get("filter", []), depth)
-    must_not = _clauses(body.get("must_not", []), depth)
-    should = _clauses(body.get("should", []), depth)
+    must = _clauses(body.get("must", []), depth, fields) + _clauses(body.get("filter", []), depth, fields)
+    must_not = _clauses(body.get("must_not", []), depth, fields)
+    should = _clauses(body.get("should", []), depth, fields)
     parts = list(must) + [~clause for clause in must_not]
     if should:
         wanted = _minimum_should_match(body.get("minimum_should_match"), len(should), bool(must or must_not))
@@ -113,17 +113,17 @@ def _minimum_should_match(value, count, has_required):
     return max(0, min(number, count)) if number > 0 else 0
 
 
-def _match_all(body, depth):
+def _match_all(body, depth, fields):
     _options("match_all", body, ())
     return f.TRUE
 
 
-def _ids(body, depth):
+def _ids(body, depth, fields):
     _options("ids", body, ("values", "type", "types"))
     values = body.get("values", [])
     if not isinstance(values, list) or any(not isinstance(v, (str, int)) for v in values):
         raise parsing_error("[ids] values doesn't support values of this type")
-    return ApiKey.id.in_([str(v) for v in values]) if values else f.FALSE
+    return fields.id_column.in_([str(v) for v in values]) if values else f.FALSE
 
 
 # ---- field queries ------------------------------------------------------------------------------------
@@ -142,35 +142,35 @@ def _single_field(name, body, value_key="value"):
     return field_name, {value_key: spec}
 
 
-def _term(body, depth):
+def _term(body, depth, fields):
     field_name, options = _single_field("term", body)
     _options("term", options, ("value", "case_insensitive"))
     if "value" not in options:
         raise parsing_error("[term] query requires a value")
-    field = f.resolve(field_name)
+    field = fields.resolve(field_name)
     return equals(field, [options["value"]], case_insensitive=options.get("case_insensitive") is True)
 
 
-def _terms(body, depth):
-    fields = [key for key in body if key not in COMMON]
-    if len(fields) != 1:
+def _terms(body, depth, fields):
+    names = [key for key in body if key not in COMMON]
+    if len(names) != 1:
         raise parsing_error("[terms] query requires exactly one field")
-    values = body[fields[0]]
+    values = body[names[0]]
     if isinstance(values, dict):
         raise f.illegal("terms query with terms lookup is not currently supported in this context")
     if not isinstance(values, list):
-        raise parsing_error(f"[terms] query does not support [{fields[0]}]")
-    return equals(f.resolve(fields[0]), values)
+        raise parsing_error(f"[terms] query does not support [{names[0]}]")
+    return equals(fields.resolve(names[0]), values)
 
 
-def _match(body, depth):
+def _match(body, depth, fields):
     field_name, options = _single_field("match", body, "query")
     _options("match", options, ("query", "operator", "analyzer", "fuzziness", "prefix_length", "max_expansions",
                                 "fuzzy_transpositions", "lenient", "zero_terms_query", "minimum_should_match",
                                 "auto_generate_synonyms_phrase_query", "fuzzy_rewrite"))
     if "query" not in options:
         raise parsing_error(f"[match] requires query value for field [{field_name}]")
-    field = f.resolve(field_name)
+    field = fields.resolve(field_name)
     # Every searchable field is a keyword, date or boolean: a match is a whole-value term, as in ES.
     try:
         return equals(field, [options["query"]])
@@ -180,23 +180,23 @@ def _match(body, depth):
         raise
 
 
-def _prefix(body, depth):
+def _prefix(body, depth, fields):
     field_name, options = _single_field("prefix", body)
     _options("prefix", options, ("value", "case_insensitive", "rewrite"))
     value = options.get("value")
     if not isinstance(value, str):
         raise parsing_error("[prefix] query requires a string value")
     tokens = [("lit", char) for char in value] + [("any",)]
-    return _like(f.resolve(field_name), tokens, options.get("case_insensitive") is True, "prefix")
+    return _like(fields.resolve(field_name), tokens, options.get("case_insensitive") is True, "prefix")
 
 
-def _wildcard(body, depth):
+def _wildcard(body, depth, fields):
     field_name, options = _single_field("wildcard", body)
     _options("wildcard", options, ("value", "wildcard", "case_insensitive", "rewrite"))
     value = options.get("value", options.get("wildcard"))
     if not isinstance(value, str):
         raise parsing_error("[wildcard] query requires a string value")
-    return _like(f.resolve(field_name), f.wildcard_tokens(value), options.get("case_insensitive") is True,
+    return _like(fields.resolve(field_name), f.wildcard_tokens(value), options.get("case_insensitive") is True,
                  "wildcard")
 
 
@@ -214,12 +214,12 @@ def _like(field, tokens, case_insensitive, query_name):
     return f.column_like(field.column, pattern, case_insensitive)
 
 
-def _exists(body, depth):
+def _exists(body, depth, fields):
     _options("exists", body, ("field",))
     name = body.get("field")
     if not isinstance(name, str):
         raise parsing_error("[exists] must be provided with a [field]")
-    return exists(f.resolve(name))
+    return exists(fields.resolve(name))
 
 
 def exists(field: f.Field) -> ColumnBase:
@@ -233,12 +233,12 @@ RANGE_OPTIONS = ("gt", "gte", "lt", "lte", "from", "to", "include_lower", "inclu
                  "time_zone", "relation")
 
 
-def _range(body, depth):
+def _range(body, depth, fields):
     field_name, options = _single_field("range", body)
     _options("range", options, RANGE_OPTIONS)
     if options.get("relation") is not None:
         raise f.illegal("range query with relation is not currently supported in this context")
-    return range_condition(f.resolve(field_name), range_bounds(options))
+    return range_condition(fields.resolve(field_name), range_bounds(options))
 
 
 def range_bounds(options: Mapping[str, object]) -> list[tuple[str, object]]:
@@ -274,8 +274,8 @@ def range_condition(field: f.Field, bounds: Sequence[tuple[str, object]]) -> Col
     return _all([comparisons[op](column, value) for op, value in converted])
 
 
-def _simple_query_string(body, depth):
-    return simple_query_string(body)
+def _simple_query_string(body, depth, fields):
+    return simple_query_string(body, fields)
 
 
 _BUILDERS = {

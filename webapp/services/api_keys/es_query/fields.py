@@ -1,4 +1,8 @@
-"""The fields the API key Query API can search, sort and aggregate on, and the SQL each comparison becomes.
+"""The fields the Query APIs can search, sort and aggregate on, and the SQL each comparison becomes.
+
+A FieldSet names one API's fields: API_KEYS here (the API key Query API); es_query/field_sets.py holds the
+user and role ones. The DSL (dsl.py), simple_query_string and sorting resolve names through the set they
+are given, so their parsing and messages are written once for all three.
 
 Field names are Elasticsearch's (`username`, `realm_name`, `creation`, `metadata.<path>`...). Metadata is
 stored as JSON text and searched as Elasticsearch's `flattened` type does: every leaf value is a keyword,
@@ -31,11 +35,16 @@ FALSE = SQL("1 = 0")
 
 @dataclass(frozen=True)
 class Field:
+    """A searchable field. FLATTENED fields are keywords read from a subquery of values (`leaves`): the
+    metadata leaves at `path` in the JSON column `document`, or what `source` lists (a user's roles...)."""
     name: str
     kind: str
     column: object = None  # the model field; None for metadata
     nullable: bool = False
     path: tuple = ()  # metadata keys below `metadata` (empty: the whole object)
+    sortable: bool = True
+    document: object = None  # the column `{col}` stands for in leaves() (None: the api_key's metadata column)
+    source: object = None  # callable(field) -> leaves() tuple, when not the api_key metadata's leaves
 
 
 _COLUMNS = {
@@ -75,32 +84,51 @@ def equals(field: Field, values: Iterable[object], case_insensitive: bool = Fals
     return column == converted[0] if len(converted) == 1 else column.in_(converted)
 
 
-def resolve(name: object) -> Field:
-    """The Field for a query-level field name; ES's message for patterns and unknown fields."""
-    if not isinstance(name, str):
+class FieldSet:
+    """The fields one Query API may search: {name: (kind, column, nullable)} columns, other prebuilt Fields
+    (`extra`), a flattened `metadata` (`metadata`: (JSON column, leaves source) or None), the names
+    `*` patterns of simple_query_string stand for, the column `ids` matches and `_doc` sorts by."""
+
+    def __init__(self, columns, *, pattern_names, id_column, extra=None, metadata=None, unsortable=(),
+                 sort_whole_metadata=False):
+        self.columns, self.extra, self.metadata = columns, extra or {}, metadata
+        self.pattern_names, self.id_column, self.unsortable = pattern_names, id_column, frozenset(unsortable)
+        self.sort_whole_metadata = sort_whole_metadata
+
+    def resolve(self, name: object) -> Field:
+        """The Field for a query-level field name; ES's message for patterns and unknown fields."""
+        if not isinstance(name, str):
+            raise illegal(f"Field [{name}] is not allowed for querying or aggregation")
+        if "*" in name:
+            raise illegal(f"Field name pattern [{name}] is not allowed for querying or aggregation")
+        if name in self.columns:
+            kind, column, nullable = self.columns[name]
+            return Field(name, kind, column, nullable, sortable=name not in self.unsortable)
+        if name in self.extra:
+            return self.extra[name]
+        if self.metadata is not None and (name == "metadata" or (
+                name.startswith("metadata.") and all(name[len("metadata."):].split(".")))):
+            path = tuple(name.split(".")[1:])
+            document, source = self.metadata
+            return Field(name, FLATTENED, None, True, path, sortable=bool(path) or self.sort_whole_metadata,
+                         document=document, source=source)
         raise illegal(f"Field [{name}] is not allowed for querying or aggregation")
-    if "*" in name:
-        raise illegal(f"Field name pattern [{name}] is not allowed for querying or aggregation")
-    if name in _COLUMNS:
-        kind, column, nullable = _COLUMNS[name]
-        return Field(name, kind, column, nullable)
-    if name == "metadata" or (name.startswith("metadata.") and all(name[len("metadata."):].split("."))):
-        path = tuple(name.split(".")[1:])
-        return Field(name, FLATTENED, None, True, path)
-    raise illegal(f"Field [{name}] is not allowed for querying or aggregation")
+
+    def pattern_fields(self, pattern: str) -> list[Field]:
+        """The searchable fields a simple_query_string field name or pattern (`*`, `na*`) stands for."""
+        if "*" not in pattern:
+            try:
+                return [self.resolve(pattern)]
+            except DomainError:
+                return []  # simple_query_string ignores fields it can't search
+        regex = re.compile(".*".join(re.escape(part) for part in pattern.split("*")))
+        return [self.resolve(n) for n in self.pattern_names if regex.fullmatch(n)]
 
 
-def pattern_fields(pattern: str) -> list[Field]:
-    """The searchable fields a simple_query_string field name or pattern (`*`, `na*`) stands for."""
-    if "*" not in pattern:
-        try:
-            return [resolve(pattern)]
-        except DomainError:
-            return []  # simple_query_string ignores fields it can't search
-    regex = re.compile(".*".join(re.escape(part) for part in pattern.split("*")))
-    names = [n for n in ("name", "type", "username", "realm_name", "creation", "expiration", "invalidated",
-                         "invalidation", "metadata") if regex.fullmatch(n)]
-    return [resolve(n) for n in names]
+API_KEYS = FieldSet(_COLUMNS, id_column=ApiKey.id, metadata=(None, None), pattern_names=(
+    "name", "type", "username", "realm_name", "creation", "expiration", "invalidated", "invalidation", "metadata"))
+resolve = API_KEYS.resolve  # the API key fields (aggregations, and callers that name no set)
+pattern_fields = API_KEYS.pattern_fields
 
 
 # ---- values -------------------------------------------------------------------------------------------
@@ -213,6 +241,8 @@ def template(text: str, params: Iterable[object], col: ColumnBase = ApiKey.metad
 def leaves(field: Field) -> tuple[str, str, str, list[object], list[object]]:
     """How to list a key's leaf values at the field's path: (FROM text, value text, WHERE text, FROM params,
     WHERE params), with `{col}` standing for the metadata column."""
+    if field.source is not None:
+        return field.source(field)
     if is_sqlite():
         value = ("CASE j.type WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' "
                  "ELSE CAST(j.value AS TEXT) END")
@@ -233,12 +263,16 @@ def leaves(field: Field) -> tuple[str, str, str, list[object], list[object]]:
     return source, value, where, [list(field.path)] * 3, []
 
 
+def _document(field, col):
+    return col if col is not None else (field.document if field.document is not None else ApiKey.metadata)
+
+
 def leaf_condition(field: Field, comparison: str, params: Iterable[object],
-                   col: ColumnBase = ApiKey.metadata) -> NodeList:
+                   col: ColumnBase | None = None) -> NodeList:
     """EXISTS a leaf value at the field's path for which `comparison` (SQL with `{v}` for it) holds."""
     source, value, where, source_params, where_params = leaves(field)
     text = f"EXISTS (SELECT 1 FROM {source} WHERE {where} AND " + comparison.replace("{v}", value) + ")"
-    return template(text, [*source_params, *where_params, *params], col)
+    return template(text, [*source_params, *where_params, *params], _document(field, col))
 
 
 def metadata_equals(field: Field, values: Iterable[str], case_insensitive: bool = False) -> ColumnBase:
@@ -275,7 +309,7 @@ def leaf_sort_value(field: Field, descending: bool) -> NodeList:
     collate = "" if is_sqlite() else ' COLLATE "C"'
     pick = "MAX" if descending else "MIN"
     return template(f"(SELECT {pick}({value}{collate}) FROM {source} WHERE {where})",
-                    [*source_params, *where_params])
+                    [*source_params, *where_params], _document(field, None))
 
 
 def coalesce(column: ColumnBase, value: object) -> Function:

@@ -108,6 +108,29 @@ def query_api_keys(subject: Subject, *, query: dict | None = None, aggs: dict | 
     require(subject, privileges.API_KEY_QUERY)
     if with_limited_by:
         _check_limited_by(subject, privileges.API_KEY_QUERY)
+    start, count = result_window(from_, size)
+    where = condition(query) if query is not None else f.TRUE
+    sort_keys = parse_sort(sort)
+    after = _search_after(search_after, sort_keys, start)
+    parsed_aggs = parse_aggregations(aggs) if aggs is not None else []
+    everything = visibility.visible_keys(subject)
+    base = everything.where(where)
+    total, rows = fetch_page(base, sort_keys, after, start, count, [ApiKey.creation.asc(), ApiKey.id.asc()],
+                             ApiKey.id)
+    found = []
+    for row in rows:
+        body = key_to_json(row, with_limited_by=with_limited_by)
+        if sort_keys:
+            body["_sort"] = sort_values(row, sort_keys)
+        found.append(body)
+    answer = {"total": total, "count": len(found), "api_keys": found}
+    if aggs is not None:
+        answer["aggregations"] = run_aggregations(parsed_aggs, base, everything, typed_keys)
+    return answer
+
+
+def result_window(from_: int | None, size: int | None) -> tuple[int, int]:
+    """(start, count) from `from` and `size` (default 10), with ES's messages when negative or beyond 10,000."""
     problems = []
     if from_ is not None and from_ < 0:
         problems.append(f"[from] parameter cannot be negative but was [{from_}]")
@@ -121,38 +144,32 @@ def query_api_keys(subject: Subject, *, query: dict | None = None, aggs: dict | 
                         f"[{MAX_RESULT_WINDOW}] but was [{start + count}]. See the scroll api for a more "
                         "efficient way to request large data sets. This limit can be set by changing the "
                         "[index.max_result_window] index level setting.")
-    where = condition(query) if query is not None else f.TRUE
-    sort_keys = parse_sort(sort)
-    after = _search_after(search_after, sort_keys, start)
-    parsed_aggs = parse_aggregations(aggs) if aggs is not None else []
-    everything = visibility.visible_keys(subject)
-    base = everything.where(where)
+    return start, count
+
+
+def fetch_page(base, sort_keys, after, start, count, default_order, tiebreak):
+    """(total of `base`, the rows of one page): sorted by `sort_keys` (then `tiebreak`, so ties come back in a
+    stable order page after page) or `default_order`, after the search_after condition `after`."""
     total = base.count()
     page = base.where(after) if after is not None else base
-    ordering = [key.order() for key in sort_keys] or [ApiKey.creation.asc(), ApiKey.id.asc()]
-    if sort_keys:
-        ordering.append(ApiKey.id.asc())  # ties come back in a stable order, page after page
+    ordering = [key.order() for key in sort_keys] + [tiebreak.asc()] if sort_keys else list(default_order)
     rows = page.select_extend(*[key.expression.alias(f"_sort{number}") for number, key in enumerate(sort_keys)]) \
         .order_by(*ordering).offset(start).limit(count) if count else []
-    found = []
-    for row in rows:
-        body = key_to_json(row, with_limited_by=with_limited_by)
-        if sort_keys:
-            body["_sort"] = [key.value(getattr(row, f"_sort{number}")) for number, key in enumerate(sort_keys)]
-        found.append(body)
-    answer = {"total": total, "count": len(found), "api_keys": found}
-    if aggs is not None:
-        answer["aggregations"] = run_aggregations(parsed_aggs, base, everything, typed_keys)
-    return answer
+    return total, rows
+
+
+def sort_values(row, sort_keys) -> list:
+    """A row's `_sort` values."""
+    return [key.value(getattr(row, f"_sort{number}")) for number, key in enumerate(sort_keys)]
 
 
 class SortKey:
     """One sort field: the SQL expression ordered on, its direction, and how its values read back."""
 
-    def __init__(self, field: f.Field | None, descending: bool) -> None:
+    def __init__(self, field: f.Field | None, descending: bool, doc: ColumnBase = ApiKey.id) -> None:
         self.field, self.descending = field, descending
         if field is None:  # _doc: insertion order, told apart by id
-            self.expression = ApiKey.id
+            self.expression = doc
         elif field.kind == f.FLATTENED:
             self.expression = f.leaf_sort_value(field, descending)
         elif field.nullable:
@@ -198,8 +215,9 @@ class SortKey:
         return beyond, self.expression == value
 
 
-def parse_sort(sort: object) -> list[SortKey]:
-    """SortKeys from ES's sort forms: "field", {"field": "desc"}, {"field": {"order": "desc"}}, or a list."""
+def parse_sort(sort: object, fields: f.FieldSet = f.API_KEYS, doc: ColumnBase = ApiKey.id) -> list[SortKey]:
+    """SortKeys from ES's sort forms: "field", {"field": "desc"}, {"field": {"order": "desc"}}, or a list;
+    names resolved in `fields`, `_doc` sorting by `doc`."""
     if sort is None:
         return []
     entries = sort if isinstance(sort, list) else [sort]
@@ -223,12 +241,12 @@ def parse_sort(sort: object) -> list[SortKey]:
             raise f.illegal(f"Unknown SortOrder [{direction}]")
         descending = direction.lower() == "desc"
         if name == "_doc":
-            keys.append(SortKey(None, descending))
+            keys.append(SortKey(None, descending, doc))
             continue
-        field = f.resolve(name)
-        if field.kind == f.FLATTENED and not field.path:
+        field = fields.resolve(name)
+        if not field.sortable:
             raise f.illegal(f"sorting is not supported for field [{name}]")
-        keys.append(SortKey(field, descending))
+        keys.append(SortKey(field, descending, doc))
     return keys
 
 
@@ -241,6 +259,11 @@ def sort_from_param(text: str) -> list:
         name, _, direction = part.partition(":")
         entries.append({name: direction} if direction else name)
     return entries
+
+
+def search_after_condition(values: list | None, sort_keys: list[SortKey], start: int) -> ColumnBase | None:
+    """The condition for rows after `values` in the sort order (None without search_after), with ES's checks."""
+    return _search_after(values, sort_keys, start)
 
 
 def _search_after(values, sort_keys, start):

@@ -1,4 +1,4 @@
-"""Elasticsearch's simple_query_string over the API key fields, which are all keywords, dates or booleans.
+"""Elasticsearch's simple_query_string over a FieldSet's fields, which are all keywords, dates or booleans.
 
 Syntax: terms separated by spaces (joined with `default_operator`, OR unless told otherwise), `+` for
 AND, `|` for OR, a leading `-` for NOT, `"a phrase"` for an exact value, a trailing `*` for a prefix,
@@ -149,8 +149,8 @@ class _Parser:
         return functools.reduce(operator.or_, conditions) if conditions else f.FALSE
 
 
-def simple_query_string(body: Mapping[str, object]) -> ColumnBase:
-    """The SQL condition for a simple_query_string query body."""
+def simple_query_string(body: Mapping[str, object], field_set: f.FieldSet = f.API_KEYS) -> ColumnBase:
+    """The SQL condition for a simple_query_string query body, over the fields of `field_set`."""
     for key in body:
         if key not in OPTIONS:
             raise f.parsing_error(f"[simple_query_string] unsupported field [{key}]")
@@ -162,7 +162,7 @@ def simple_query_string(body: Mapping[str, object]) -> ColumnBase:
         raise f.parsing_error("[simple_query_string] [fields] must be an array of strings")
     fields, seen = [], set()
     for name in names:
-        for field in f.pattern_fields(name.split("^")[0]):
+        for field in field_set.pattern_fields(name.split("^")[0]):
             if field.name not in seen:
                 seen.add(field.name)
                 fields.append(field)
