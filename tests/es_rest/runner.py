@@ -93,6 +93,9 @@ SKIPS = {
         "this stored version creates `search` access with DLS/FLS next to `replication`, which Elasticsearch "
         "refuses since 8.14 (CrossClusterApiKeyRoleDescriptorBuilder: \"search does not support document or field "
         "level security if replication is assigned\") and so does Keydesk"),
+    "api_key/10_grant.yml::Test grant api key forbidden": Skip(
+        "this stored version expects the 403 wording of Elasticsearch before 8.x (\"with roles [...]\"); "
+        "Elasticsearch now says \"with effective roles [...]\" (api_key/12_grant.yml), and so does Keydesk"),
     "users/10_basic.yml::Test put user with password hash": Skip(
         "reads the user's hash from the .security index (no indices) and sets it with `password_hash`, "
         "which Keydesk refuses"),

@@ -625,6 +625,8 @@ SECRET_REQUESTS = {
     ("keys.create", "POST"): lambda t: [t.login("elastic", ELASTIC_PASSWORD) and _page_create(t, {}),
                                         _page_create(t, HTMX)],
     ("api.rotate_api_key", "POST"): lambda t: [_api_rotate(t)],
+    ("api.grant_api_key_view", "POST"): lambda t: [_api_create(t, "POST", "/_security/api_key/grant", {
+        "grant_type": "password", "username": "elastic", "password": ELASTIC_PASSWORD, "api_key": {"name": "g"}})],
     ("keys.rotate", "POST"): lambda t: [_page_rotate(t, {}, False), _page_rotate(t, HTMX, False)],
     ("keys.rotate_many", "POST"): lambda t: [_page_rotate(t, {}, True), _page_rotate(t, HTMX, True)],
 }
@@ -634,7 +636,7 @@ def test_every_answer_that_carries_a_secret_is_no_store(app, client):
     """The routes are found from the code (views that call a service handing back a secret), and each is
     exercised: its answer carries the secret, with Cache-Control: no-store and Pragma: no-cache."""
     assert secret_makers() >= {"create_api_key", "create_cross_cluster_api_key", "create_key", "rotate_api_key",
-                               "rotate_key", "rotate_keys"}
+                               "rotate_key", "rotate_keys", "grant_api_key"}
     assert secret_routes(app) == set(SECRET_REQUESTS), "a route answers a secret: add it to SECRET_REQUESTS"
     traffic = Traffic(app, client)
     for route, exercise in SECRET_REQUESTS.items():

@@ -28,6 +28,8 @@ from webapp.errors import ValidationFailed
 from webapp.services.api_keys import commands as api_keys
 from webapp.services.api_keys.checks import require_cross_cluster_license, selector_problems
 from webapp.services.api_keys.es_query import search as key_query
+from webapp.services.api_keys.grant import Grant, grant_api_key
+from webapp.web import throttle
 from webapp.web.caching import keep_out_of_caches
 from webapp.web.guard import current_subject, requires
 
@@ -39,6 +41,8 @@ CC_CREATE_FIELDS = {"name": STRING, "access": ANY, "expiration": STRING, "metada
 CC_UPDATE_FIELDS = {"access": ANY, "metadata": OBJECT_OR_NULL, "expiration": STRING, "certificate_identity": ANY}
 INVALIDATE_FIELDS = {"ids": STRING_ARRAY, "id": STRING, "name": STRING, "username": STRING, "realm_name": STRING,
                      "owner": BOOLEAN}
+GRANT_FIELDS = {"grant_type": STRING, "username": STRING, "password": STRING, "access_token": STRING,
+                "run_as": STRING, "client_authentication": OBJECT, "api_key": OBJECT}
 QUERY_FIELDS = {"query": OBJECT, "aggs": OBJECT, "aggregations": OBJECT, "from": INT, "size": INT, "sort": ANY,
                 "search_after": ARRAY}
 
@@ -64,6 +68,22 @@ def create_api_key():
     created = api_keys.create_api_key(current_subject(), name=fields.get("name"),
                                       role_descriptors=fields.get("role_descriptors"),
                                       expiration=fields.get("expiration"), metadata=fields.get("metadata"))
+    return _secret_answer(created)
+
+
+@bp.post("/_security/api_key/grant")
+@requires()
+def grant_api_key_view():
+    """200 with {id, name, expiration?, api_key, encoded} (no-store): a key for the user the grant names."""
+    check_params("refresh")
+    refresh_param()
+    fields = parse_object(json_body(required=True), "grant_api_key_request", GRANT_FIELDS)
+    key = parse_object(fields.get("api_key") or {}, "api_key_request", CREATE_FIELDS)
+    grant = Grant(**{name: fields.get(name) for name in ("grant_type", "username", "password", "access_token",
+                                                         "run_as", "client_authentication")})
+    created = grant_api_key(current_subject(), grant, name=key.get("name"),
+                            role_descriptors=key.get("role_descriptors"), expiration=key.get("expiration"),
+                            metadata=key.get("metadata"), before_password_check=throttle.password_in_body)
     return _secret_answer(created)
 
 

@@ -212,6 +212,20 @@ def _too_many(kind, retry_after):
     return TooManyRequests(_MESSAGES[kind])
 
 
+def password_in_body(username: str) -> None:
+    """Throttle a password the request carries in its body (the grant API), as a Basic password is: refuse
+    (429) when its (username, address) or the address's limit has no failure left, and count this request's
+    401 against that username instead of the header's credential (which did authenticate)."""
+    throttle, kind = current_app.extensions[EXTENSION], _throttled_kind()
+    if kind is None or not throttle.enabled:
+        return
+    who = Claim("user:" + username[:200], True)
+    retry_after = throttle.refused_before(kind, who, address())
+    if retry_after is not None:
+        raise _too_many(kind, retry_after)
+    g.keydesk_claim = who
+
+
 def _before():
     throttle, kind = current_app.extensions[EXTENSION], _throttled_kind()
     if kind is not None and throttle.enabled:
