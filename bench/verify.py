@@ -40,7 +40,7 @@ NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 START, END = "<!-- verify:start -->", "<!-- verify:end -->"
 PASSWORD = "bench-password-1"
 SCRATCH_DATABASE = "keydesk_bench"
-GOALS = {"sqlite": 0.75, "postgres": 0.65, "nginx": 0.60}
+GOALS = {"sqlite": 0.75, "postgres": 0.65, "nginx": 0.60, "rate_limit": 0.90}
 P99_GOAL_MS = 5.0
 
 # ---- the bare endpoint and the trivial service (gunicorn loads them as bench/verify.py:bare_app) -----------
@@ -266,13 +266,15 @@ def measure(target, seconds, connections):
 LABELS = {
     "bare": "bare Flask endpoint, same JSON, no authentication",
     "sqlite_api_key": "Keydesk, `Authorization: ApiKey`, SQLite",
+    "sqlite_api_key_limited": "Keydesk, ApiKey with a rate limit (high enough never to refuse), SQLite",
     "sqlite_basic": "Keydesk, `Authorization: Basic` (cached), SQLite",
     "pg_api_key": "Keydesk, `Authorization: ApiKey`, PostgreSQL",
     "pg_basic": "Keydesk, `Authorization: Basic` (cached), PostgreSQL",
     "nginx_open": "nginx → trivial service, no check",
     "nginx_checked": "nginx → trivial service, `auth_request` to Keydesk (PostgreSQL), ApiKey",
 }
-GOAL_OF = {"sqlite_api_key": "sqlite", "pg_api_key": "postgres", "nginx_checked": "nginx"}
+GOAL_OF = {"sqlite_api_key": "sqlite", "pg_api_key": "postgres", "nginx_checked": "nginx",
+           "sqlite_api_key_limited": "rate_limit"}
 
 NOTES = """The ratio is each target's requests/s over its baseline's in the same round (the bare endpoint; for
 `auth_request`, nginx without the check), median over the rounds. "Server CPU" counts the gunicorn workers,
@@ -387,6 +389,10 @@ def start_servers(workdir, admin_dsn, servers):
     keys = {name: {"Authorization": "ApiKey " + request_json(ports[name], "POST", "/_security/api_key", basic,
                                                              {"name": "bench"})["encoded"]}
             for name in ("sqlite", "pg")}
+    limited = request_json(ports["sqlite"], "POST", "/_security/api_key", basic, {"name": "bench-limited"})
+    request_json(ports["sqlite"], "PUT", f"/_keydesk/api_key/{limited['id']}/_rate_limit", basic,
+                 {"rate_limit": {"requests": 1_000_000, "per": "1s"}})  # counted on every request, never reached
+    keys["sqlite_limited"] = {"Authorization": "ApiKey " + limited["encoded"]}
     body = request_json(ports["sqlite"], "GET", "/_security/_authenticate", keys["sqlite"])
     bare_env = {**os.environ, "KEYDESK_BENCH_BODY": json.dumps(body, separators=(",", ":"))}
     servers["bare"] = gunicorn("verify:bare_app", ports["bare"], bare_env, ROOT / "bench")
@@ -411,6 +417,8 @@ def start_servers(workdir, admin_dsn, servers):
         "bare": {"port": ports["bare"], "path": path, "headers": {}, "parents": {pid("bare")}},
         "sqlite_api_key": {"port": ports["sqlite"], "path": path, "headers": keys["sqlite"],
                            "parents": {pid("sqlite")}},
+        "sqlite_api_key_limited": {"port": ports["sqlite"], "path": path, "headers": keys["sqlite_limited"],
+                                   "parents": {pid("sqlite")}},
         "sqlite_basic": {"port": ports["sqlite"], "path": path, "headers": basic, "parents": {pid("sqlite")}},
         "pg_api_key": {"port": ports["pg"], "path": path, "headers": keys["pg"], "parents": {pid("pg")},
                        "backends": backends},
@@ -423,8 +431,10 @@ def start_servers(workdir, admin_dsn, servers):
     }
 
 
-BASELINES = {"bare": "bare", "sqlite_api_key": "bare", "sqlite_basic": "bare", "pg_api_key": "bare",
-             "pg_basic": "bare", "nginx_open": "nginx_open", "nginx_checked": "nginx_open"}
+# The limited key's baseline is the same key check without a limit: its ratio is what the limit costs (goal ≥ 0.90).
+BASELINES = {"bare": "bare", "sqlite_api_key": "bare", "sqlite_api_key_limited": "sqlite_api_key",
+             "sqlite_basic": "bare", "pg_api_key": "bare", "pg_basic": "bare", "nginx_open": "nginx_open",
+             "nginx_checked": "nginx_open"}
 
 
 def main():

@@ -7,6 +7,7 @@ The routes live in the modules below and register on the blueprint (api.blueprin
 from webapp.api import (  # noqa: F401  (routes register on bp)
     cluster,
     keydesk,
+    keydesk_limits,
     keys,
     license,
     privileges,

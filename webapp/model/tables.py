@@ -133,6 +133,9 @@ class ApiKey(BaseModel):
     # has added the columns to an older table.
     rotated_from = CharField(max_length=20, null=True)
     replaced_by = CharField(max_length=20, null=True)
+    # Keydesk's per-key rate limit (services/api_keys/request_limit.py, schema v7): {"requests": N, "per": "1m"},
+    # or NULL for none. Read by the key-verification statement; never part of Elasticsearch's answers.
+    rate_limit = JSONField(null=True)
 
     class Meta:
         indexes = (

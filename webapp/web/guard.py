@@ -20,6 +20,7 @@ from webapp.services.access.authentication import (
 from webapp.web.errors import html_error, wants_json
 from webapp.web.extensions import tuning
 from webapp.web.htmx import redirect_to
+from webapp.web.key_limits import check as key_rate_limit
 from webapp.web.proxy import subject_from_proxy_header
 
 login_manager = flask_login.LoginManager()
@@ -84,7 +85,7 @@ def _subject_from_authorization():
     if scheme == "apikey":
         # The address's throttling limits, when they are read with the key (webapp/web/throttle.py).
         return authenticate_api_key(value, client_address(), flush_seconds=tuning().last_used_flush_seconds,
-                                    gate=g.get("keydesk_gate"))
+                                    gate=g.get("keydesk_gate"), rate_limit=key_rate_limit)
     if scheme == "basic":
         return authenticate_basic(value, client_address(), cache_seconds=tuning().basic_cache_seconds)
     if header:

@@ -6,10 +6,10 @@ from datetime import UTC, datetime
 from flask import request
 
 from webapp.clock import DAY_MS, now_ms
-from webapp.errors import ValidationFailed
+from webapp.errors import DomainError, ValidationFailed
 from webapp.pages.keys.blueprint import bp
 from webapp.security import limits, privileges
-from webapp.services.api_keys import checks
+from webapp.services.api_keys import checks, request_limit
 from webapp.services.api_keys.commands import UNSET
 from webapp.services.api_keys.details import DEFAULT_ACCESS, READ_ONLY_BOILERPLATE, WRITE_ONLY_BOILERPLATE
 from webapp.web.guard import requires
@@ -17,7 +17,8 @@ from webapp.web.htmx import respond
 
 MAX_DAYS = checks.MAX_EXPIRATION_DAYS
 FORM_FIELDS = ("name", "type", "control", "role_descriptors", "access", "expires", "days", "add_metadata",
-               "metadata")
+               "metadata", "limit_rate", "rate_requests", "rate_per")
+RATE_DEFAULTS = {"limit_rate": "", "rate_requests": "100", "rate_per": "1m"}
 DAYS_MESSAGE = "Enter a whole number of days, 1 or more."
 
 
@@ -34,7 +35,8 @@ def form_values(form):
 def create_defaults(descriptors):
     """A fresh create form: the caller's own role `descriptors` as the starting point."""
     return {"name": "", "type": "rest", "control": "", "role_descriptors": pretty(descriptors),
-            "access": pretty(DEFAULT_ACCESS), "expires": "", "days": "30", "add_metadata": "", "metadata": "{}"}
+            "access": pretty(DEFAULT_ACCESS), "expires": "", "days": "30", "add_metadata": "", "metadata": "{}",
+            **RATE_DEFAULTS}
 
 
 def update_defaults(key):
@@ -42,7 +44,33 @@ def update_defaults(key):
     return {"name": key.name, "type": key.type, "control": "1" if key.role_descriptors else "",
             "role_descriptors": pretty(key.role_descriptors or READ_ONLY_BOILERPLATE),
             "access": pretty(key.access or DEFAULT_ACCESS), "expires": "", "days": "30",
-            "add_metadata": "1" if key.metadata else "", "metadata": pretty(key.metadata or {})}
+            "add_metadata": "1" if key.metadata else "", "metadata": pretty(key.metadata or {}),
+            **_rate_values(key.rate_limit)}
+
+
+def _rate_values(stored):
+    if not stored:
+        return dict(RATE_DEFAULTS)
+    return {"limit_rate": "1", "rate_requests": str(stored["requests"]), "rate_per": stored["per"]}
+
+
+def _rate_limit(values, errors):
+    """The form's {"requests", "per"} when "Limit requests" is on (None when off); messages into `errors`."""
+    if not values["limit_rate"]:
+        return None
+    requests = per = None
+    try:
+        requests = request_limit.check_requests(int(values["rate_requests"].strip()))
+    except ValueError:
+        errors["rate_requests"] = request_limit.REQUESTS_MESSAGE
+    except DomainError as error:
+        errors["rate_requests"] = error.detail
+    try:
+        per = values["rate_per"].strip()
+        request_limit.window_seconds(per)
+    except DomainError as error:
+        errors["rate_per"] = error.detail
+    return {"requests": requests, "per": per}
 
 
 def _json_object(text, field, what, errors):
@@ -99,6 +127,7 @@ def parse_create(values):
         request["expiration"] = _days(values["days"], errors)
     if values["add_metadata"]:
         request["metadata"] = _metadata(values, errors)
+    request["rate_limit"] = _rate_limit(values, errors)
     return request, errors
 
 
@@ -122,6 +151,7 @@ def parse_update(values, key):
         changes["metadata"] = _metadata(values, errors)
     if values["expires"]:
         changes["expiration"] = _days(values["days"], errors)
+    changes["rate_limit"] = _rate_limit(values, errors)  # off: no limit
     return changes, errors
 
 
@@ -129,8 +159,9 @@ def form_errors(error):
     """A service's DomainError as {form field: message}."""
     if isinstance(error, ValidationFailed) and error.fields:
         return dict(error.fields)
-    field = {"expiration": "days"}.get(error.field, error.field)
-    if field in ("name", "type", "role_descriptors", "access", "days", "metadata"):
+    field = {"expiration": "days", "rate_limit.requests": "rate_requests", "rate_limit.per": "rate_per",
+             "rate_limit": "rate_per"}.get(error.field, error.field)
+    if field in ("name", "type", "role_descriptors", "access", "days", "metadata", "rate_requests", "rate_per"):
         return {field: error.detail}
     if field and field.startswith("role_descriptors"):
         return {"role_descriptors": error.detail}

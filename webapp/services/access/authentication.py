@@ -197,7 +197,7 @@ _USER_STATE_SQL = (
 # counters, when they live in this database, are read in the same statement (one column each, before FROM).
 _KEY_STATE_COLUMNS = (
     'SELECT (SELECT s.value FROM setting s WHERE s.name = \'api_keys.enabled\'), k.id, k.invalidated, '
-    'k.secret_hash, k.type, k.expiration, k.version, u.id, u.enabled, u.generation, u.updated'
+    'k.secret_hash, k.type, k.expiration, k.version, u.id, u.enabled, u.generation, u.updated, k.rate_limit'
 )
 _KEY_STATE_FROM = (
     ' FROM (SELECT 1 AS one) probe LEFT JOIN api_key k ON k.id = ? '
@@ -295,7 +295,8 @@ last_used = LastUsedBuffer()
 
 
 def authenticate_api_key(value: str, address: str | None = None, expected_type: str = "rest",
-                         now: int | None = None, flush_seconds: float | None = None, gate=None) -> Subject:
+                         now: int | None = None, flush_seconds: float | None = None, gate=None,
+                         rate_limit=None) -> Subject:
     """The Subject for an ApiKey credential, checked as Elasticsearch does.
 
     Order: parse → exists → not invalidated → secret → type → not expired; then the owner must still exist
@@ -307,6 +308,10 @@ def authenticate_api_key(value: str, address: str | None = None, expected_type: 
     `gate`, when given, holds throttling limits read in that same statement: `gate.keys` names counters of
     the throttle_counter table (their windows must end after `gate.at_ms`), and `gate.check(hits)`, called
     with their failure counts before anything about the key is decided, raises to refuse the request.
+
+    `rate_limit`, when given, is called as `rate_limit(key_id, stored)` for a key that passed every check and has
+    a limit of its own (`stored`: the rate_limit column as read, JSON text); it raises to refuse the request.
+    Keys without a limit never call it.
     """
     try:
         key_id, secret = decode_credential(value)
@@ -317,7 +322,7 @@ def authenticate_api_key(value: str, address: str | None = None, expected_type: 
     # Ids are URL-safe base64: one with a NUL (which PostgreSQL can't compare) is looked up as "", found never.
     row = _key_state("" if "\x00" in key_id else key_id, gate)
     if gate is not None:
-        gate.check(row[11:])
+        gate.check(row[12:])
     setting, found, invalidated, secret_hash, key_type, expiration, version, owner_id, owner_enabled = row[:9]
     secret_matches = verify_secret(secret, secret_hash)  # before any answer, so that every failure costs it
     if setting is not None and not json.loads(setting):
@@ -338,6 +343,8 @@ def authenticate_api_key(value: str, address: str | None = None, expected_type: 
         raise authentication_failed(detail="API key: api key is expired")
     if owner_id is None or not owner_enabled:
         raise authentication_failed(detail=f"API key: the owner of api key [{key_id}] is disabled or deleted")
+    if row[11] is not None and rate_limit is not None:
+        rate_limit(key_id, row[11])  # the key's own limit (webapp/web/key_limits.py)
     last_used.note(key_id, now, address, flush_seconds)  # written at most every `flush_seconds`
     return subjects.get_or_build(("key", key_id, version, owner_id, *row[9:11]), address,
                                  lambda: _key_subject(ApiKey.get_by_id(key_id), User.get_by_id(owner_id)))

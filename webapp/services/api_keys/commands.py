@@ -15,7 +15,7 @@ from webapp.security.descriptors.roles import DescriptorError, access_to_role_de
 from webapp.security.limits import MAX_IDS_PER_REQUEST
 from webapp.security.subject import Subject
 from webapp.services.access.rights import require
-from webapp.services.api_keys import checks, visibility
+from webapp.services.api_keys import checks, request_limit, visibility
 from webapp.services.api_keys.checks import ensure_enabled, require_cross_cluster_license
 from webapp.services.audit import trail as audit
 
@@ -58,8 +58,9 @@ def _parse_access(access):
 # ---- create -------------------------------------------------------------------------------------------
 
 def create_api_key(subject: Subject, *, name: object, role_descriptors: object = None,
-                   expiration: str | None = None, metadata: object = None) -> CreatedKey:
-    """Create a REST key owned by `subject`; returns CreatedKey (the only time the secret is returned)."""
+                   expiration: str | None = None, metadata: object = None, rate_limit: object = None) -> CreatedKey:
+    """Create a REST key owned by `subject`; returns CreatedKey (the only time the secret is returned).
+    `rate_limit` is Keydesk's own ({"requests": N, "per": "1m"}; request_limit.py), never Elasticsearch's."""
     ensure_enabled()
     require(subject, privileges.API_KEY_CREATE)
     checks.validate(name, metadata)
@@ -68,11 +69,12 @@ def create_api_key(subject: Subject, *, name: object, role_descriptors: object =
         raise DomainError("creating derived api keys requires an explicit role descriptor that is empty "
                           "(has no privileges)", field="role_descriptors")
     return _insert(subject, name=name, key_type="rest", descriptors=descriptors,
-                   limited_by=checks.owner_snapshot(subject), access=None, expiration=expiration, metadata=metadata)
+                   limited_by=checks.owner_snapshot(subject), access=None, expiration=expiration, metadata=metadata,
+                   rate_limit=rate_limit)
 
 
 def create_cross_cluster_api_key(subject: Subject, *, name: object, access: object, expiration: str | None = None,
-                                 metadata: object = None) -> CreatedKey:
+                                 metadata: object = None, rate_limit: object = None) -> CreatedKey:
     """Create a cross-cluster key (manage_security, enterprise or trial license, not via an API key)."""
     ensure_enabled()
     require(subject, privileges.CROSS_CLUSTER_CREATE)
@@ -84,23 +86,24 @@ def create_cross_cluster_api_key(subject: Subject, *, name: object, access: obje
     parsed = _parse_access(access)
     return _insert(subject, name=name, key_type="cross_cluster",
                    descriptors={"cross_cluster": access_to_role_descriptor(parsed)}, limited_by=None,
-                   access=parsed, expiration=expiration, metadata=metadata)
+                   access=parsed, expiration=expiration, metadata=metadata, rate_limit=rate_limit)
 
 
-def _insert(subject, *, name, key_type, descriptors, limited_by, access, expiration, metadata):
+def _insert(subject, *, name, key_type, descriptors, limited_by, access, expiration, metadata, rate_limit=None):
     now = now_ms()
     expires = checks.expiration_ms(expiration, now)
+    limit = request_limit.stored(rate_limit)
     with database.atomic():
         created, key = store_new_key(subject, name=name, key_type=key_type, descriptors=descriptors,
                                      limited_by=limited_by, access=access, metadata=metadata, creation=now,
-                                     expiration=expires)
+                                     expiration=expires, rate_limit=limit)
         audit.record(subject, "api_key.create", target_type="api_key", target_id=key.id,
                      after=audit_view(key))
     return created
 
 
 def store_new_key(subject: Subject, *, name, key_type, descriptors, limited_by, access, metadata, creation,
-                  expiration, rotated_from=None) -> tuple[CreatedKey, ApiKey]:
+                  expiration, rotated_from=None, rate_limit=None) -> tuple[CreatedKey, ApiKey]:
     """Insert a key owned by `subject` with a new id and secret: (its CreatedKey, its row). The caller holds
     the transaction and writes the audit row (create here, rotation in `rotation`)."""
     secret = credentials.new_secret()
@@ -110,7 +113,7 @@ def store_new_key(subject: Subject, *, name, key_type, descriptors, limited_by, 
         owner_username=subject.username, owner_realm=subject.realm, owner_realm_type=subject.realm_type,
         creation=creation, expiration=expiration, invalidated=False, secret_hash=credentials.hash_secret(secret),
         role_descriptors=descriptors, limited_by=limited_by, access=access, metadata=metadata,
-        managed=metadata.get("managed") is True, rotated_from=rotated_from,
+        managed=metadata.get("managed") is True, rotated_from=rotated_from, rate_limit=rate_limit,
     )
     return CreatedKey(id=key.id, name=name, expiration=expiration, api_key=secret), key
 
@@ -151,7 +154,7 @@ def check_updater(subject: Subject, expected_type: str) -> None:
         require_cross_cluster_license()
 
 
-def _changes(subject, key, *, role_descriptors, access, metadata, expiration, now):
+def _changes(subject, key, *, role_descriptors, access, metadata, expiration, now, rate_limit=UNSET):
     """The new column values for `key` (the owner snapshot is refreshed on every update, as in ES)."""
     changes = {}
     if key.type == "rest":
@@ -168,18 +171,22 @@ def _changes(subject, key, *, role_descriptors, access, metadata, expiration, no
         changes["managed"] = (metadata or {}).get("managed") is True
     if expiration is not UNSET and expiration is not None:
         changes["expiration"] = checks.expiration_ms(expiration, now)
+    if rate_limit is not UNSET:
+        changes["rate_limit"] = request_limit.stored(rate_limit)
     return {field: value for field, value in changes.items() if getattr(key, field) != value}
 
 
 def update_api_key(subject: Subject, key_id: object, *, role_descriptors: object = UNSET, access: object = UNSET,
-                   metadata: object = UNSET, expiration: object = UNSET, expected_type: str = "rest") -> bool:
-    """Update one key the subject owns; returns True when something changed, False for a no-op."""
+                   metadata: object = UNSET, expiration: object = UNSET, expected_type: str = "rest",
+                   rate_limit: object = UNSET) -> bool:
+    """Update one key the subject owns; returns True when something changed, False for a no-op. `rate_limit`
+    (Keydesk's own; None removes it) comes only from the keys pages, never from Elasticsearch's API."""
     check_updater(subject, expected_type)
     now = now_ms()
     with database.atomic():
         key = load_for_update(subject, key_id, expected_type, now)
         changes = _changes(subject, key, role_descriptors=role_descriptors, access=access, metadata=metadata,
-                           expiration=expiration, now=now)
+                           expiration=expiration, now=now, rate_limit=rate_limit)
         if not changes:
             return False
         before = audit_view(key)
@@ -333,4 +340,5 @@ def audit_view(key: ApiKey) -> dict:
         "name": key.name, "type": key.type, "owner": f"{key.owner_username}@{key.owner_realm}",
         "expiration": key.expiration, "invalidated": key.invalidated, "role_descriptors": key.role_descriptors,
         "access": key.access, "metadata": key.metadata,
+        **({"rate_limit": key.rate_limit} if key.rate_limit else {}),
     }

@@ -68,15 +68,16 @@ class KeyCreated:
 
 
 def create_key(subject: Subject, request: dict, values: dict) -> KeyCreated:
-    """Create the key `request` describes (kind, name, role_descriptors or access, expiration, metadata), and
-    the list for `values` with it marked."""
+    """Create the key `request` describes (kind, name, role_descriptors or access, expiration, metadata,
+    rate_limit), and the list for `values` with it marked."""
     if request["kind"] == "cross_cluster":
         created = commands.create_cross_cluster_api_key(
             subject, name=request["name"], access=request["access"], expiration=request["expiration"],
-            metadata=request["metadata"])
+            metadata=request["metadata"], rate_limit=request.get("rate_limit"))
     else:
         created = commands.create_api_key(subject, name=request["name"], role_descriptors=request["role_descriptors"],
-                                          expiration=request["expiration"], metadata=request["metadata"])
+                                          expiration=request["expiration"], metadata=request["metadata"],
+                                          rate_limit=request.get("rate_limit"))
     return KeyCreated(created=created, listing=key_page(subject, values, created_id=created.id))
 
 

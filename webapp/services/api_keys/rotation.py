@@ -83,7 +83,8 @@ def rotate_api_key(subject: Subject, key_id: object, *, grace_period: object = N
         created, successor = store_new_key(
             subject, name=key.name, key_type=key.type, descriptors=key.role_descriptors,
             limited_by=checks.owner_snapshot(subject) if key.type == "rest" else None, access=key.access,
-            metadata=key.metadata, creation=now, expiration=_successor_expiration(key, now), rotated_from=key.id)
+            metadata=key.metadata, creation=now, expiration=_successor_expiration(key, now), rotated_from=key.id,
+            rate_limit=key.rate_limit)
         stops = now + grace if key.expiration is None else min(key.expiration, now + grace)
         claimed = ApiKey.update(replaced_by=successor.id, expiration=stops, version=ApiKey.version + 1).where(
             (ApiKey.id == key.id) & ApiKey.replaced_by.is_null() & (ApiKey.version == key.version)).execute()

@@ -7,7 +7,7 @@ from peewee import Database, DatabaseProxy
 from webapp.model import ALL_MODELS, Setting, ThrottleCounter, UserSession
 from webapp.model.db import database, is_sqlite
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 # version -> function that brings a database at version-1 up to version. Each runs in one transaction
 # with the version bump, so a failed upgrade leaves the previous schema and data untouched.
@@ -43,6 +43,7 @@ def upgrade_schema() -> tuple[int, int]:
         if start == 0:
             install_key_list_objects(database)
             key_rotation(database)
+            key_rate_limits(database)
             _set_version(SCHEMA_VERSION)
             return start, SCHEMA_VERSION
     for version in range(start + 1, SCHEMA_VERSION + 1):
@@ -278,3 +279,12 @@ def key_rotation(db: Database | DatabaseProxy) -> None:
         if column not in present:
             db.execute_sql(f'ALTER TABLE "api_key" ADD COLUMN "{column}" VARCHAR(20)')
         db.execute_sql(f'CREATE INDEX IF NOT EXISTS "api_key_{column}" ON "api_key" ("{column}")')
+
+
+# ---- version 7: per-key rate limits (services/api_keys/request_limit.py) ---------------------------------
+# One new, empty column (NULL: no limit). Running it again changes nothing.
+
+@migration(7)
+def key_rate_limits(db: Database | DatabaseProxy) -> None:
+    if "rate_limit" not in {column.name for column in db.get_columns("api_key")}:
+        db.execute_sql('ALTER TABLE "api_key" ADD COLUMN "rate_limit" TEXT')
