@@ -30,7 +30,7 @@ def create_app(config=None):
     """Build the application: configuration, request plumbing, blueprints, commands."""
     from webapp import api, cli
     from webapp import config as configuration
-    from webapp.pages import account, audit, auth, keys, roles, settings, users
+    from webapp.pages import account, audit, auth, keys, role_mappings, roles, settings, users
     from webapp.web import bodies, connections, errors, extensions, guard, proxy, throttle
 
     app = KeydeskFlask(
@@ -59,7 +59,8 @@ def create_app(config=None):
 
     # 4. The pages and the JSON API. The API takes credentials only from the Authorization header, so no
     #    CSRF token is asked for there.
-    for blueprint in (auth.bp, keys.bp, roles.bp, users.bp, settings.bp, account.bp, audit.bp, api.bp):
+    for blueprint in (auth.bp, keys.bp, roles.bp, role_mappings.bp, users.bp, settings.bp, account.bp, audit.bp,
+                      api.bp):
         app.register_blueprint(blueprint)
     extensions.csrf.exempt(api.bp)
 

@@ -14,6 +14,7 @@ from webapp.services.admin import license as licenses
 from webapp.services.admin import settings, users
 from webapp.services.api_keys import retention as retention_service
 from webapp.services.schema import bootstrap as setup
+from webapp.services.schema.mapping_seed import seed_group_mappings
 
 
 def _fail(message):
@@ -39,12 +40,15 @@ def init_db_command():
     try:
         with database.connection_context():
             generated = setup.initialise(password)
+            seeded = seed_group_mappings(current_app.config.get("KEYDESK_PROXY_GROUP_ROLES"))
     except ValueError as error:
         _fail(f"KEYDESK_BOOTSTRAP_PASSWORD can't be used: {error}")
     if generated:
         click.echo("Created the superuser 'elastic'. Its password is shown this once:")
         click.echo(f"  {generated}")
         click.echo("Change it after signing in, or set KEYDESK_BOOTSTRAP_PASSWORD before the first init-db.")
+    if seeded:
+        click.echo(f"Created role mappings from KEYDESK_PROXY_GROUP_ROLES: {', '.join(seeded)}.")
     click.echo("Database ready.")
 
 

@@ -16,8 +16,9 @@ from webapp.clock import now_ms
 from webapp.model import ApiKey, User
 from webapp.model.db import database
 from webapp.services.access.authentication import subject_for_user
+from webapp.services.access.proxy_roles import mapped_proxy_subject
 from webapp.services.access.system import system_subject
-from webapp.services.admin import license, roles
+from webapp.services.admin import license, role_mappings, roles
 from webapp.services.admin.users import create_native_user
 from webapp.services.api_keys import commands as api_keys
 from webapp.services.api_keys import rotation
@@ -43,6 +44,15 @@ DEMO_USERS = (
     ("carol", ["security_viewer"], "Carol Nguyen", None),
     ("dave", ["api_key_user"], None, None),
 )
+DEMO_MAPPINGS = {
+    "ops-team": {"enabled": True, "roles": ["deployer", "metrics_reader"],
+                 "rules": {"any": [{"field": {"groups": "ops"}}, {"field": {"groups": "sre-*"}}]}},
+    "security-staff": {"enabled": True, "roles": ["security_viewer"],
+                       "rules": {"all": [{"field": {"realm.name": "proxy"}}, {"field": {"groups": "staff"}},
+                                         {"except": {"field": {"username": "/contractor-.*/"}}}]}},
+    "per-user-role": {"enabled": False, "rules": {"field": {"username": "*"}},
+                      "role_templates": [{"template": {"source": "user_{{username}}"}, "format": "string"}]},
+}
 # (owner, name, kind, expiration, days ago created): kind is rest, managed, cross_cluster, expired or invalidated.
 DEMO_KEYS = (
     ("elastic", "ci-deploy", "rest", "90d", 30),
@@ -93,6 +103,9 @@ def seed_demo():
         ApiKey.update(changes).where(ApiKey.id == created.id).execute()
         if kind == "invalidated":
             api_keys.invalidate_api_keys(subject, ids=[created.id], owner=True)
+    for name, body in DEMO_MAPPINGS.items():
+        role_mappings.put_role_mapping(admin, name, body)
+    mapped_proxy_subject("erin", ["ops", "staff"], ["api_key_user"])  # a proxy-realm user the mappings gave roles
     audit.record(None, "login", target_type="user", target_id="mallory", outcome="failure", address="203.0.113.9")
 
 
@@ -145,7 +158,9 @@ def keys_filled(page):
 def keys_create(page):
     keys_filled(page)
     page.get_by_role("button", name="Create API key").first.click()
-    _open_dialog(page, "Create API key").get_by_label("Name").fill("backup-agent")
+    dialog = _open_dialog(page, "Create API key")
+    dialog.get_by_label("Name").fill("backup-agent")
+    dialog.get_by_label("Limit requests").check()  # its fields shown too (checked at every width)
 
 
 def keys_created(page):
@@ -183,6 +198,35 @@ def role_editor_json(page):
     role_editor(page)
     page.get_by_role("button", name="Edit as JSON").click()
     expect(page.get_by_label("Role definition as JSON")).to_be_visible()
+
+
+def role_mappings_list(page):
+    page.goto("/role-mappings/")
+    expect(page.get_by_role("table", name="Role mappings")).to_be_visible()
+
+
+def role_mapping_editor(page):
+    page.goto("/role-mappings/edit?name=ops-team")
+    _heading(page, "Edit role mapping")
+    expect(page.get_by_label("Value of rule 2")).to_have_value("sre-*")
+
+
+def role_mapping_editor_json(page):
+    role_mapping_editor(page)
+    page.get_by_role("button", name="Edit as JSON").click()
+    expect(page.get_by_label("Role mapping as JSON")).to_be_visible()
+
+
+def role_mapping_delete(page):
+    role_mappings_list(page)
+    page.get_by_role("link", name="Delete ops-team").click()
+    _open_dialog(page, "Delete role mapping ops-team?")
+
+
+def user_edit_proxy(page):
+    page.goto("/users/edit?username=erin&realm=proxy")
+    expect(page.get_by_role("table", name="Roles of erin and where they come from")).to_contain_text(
+        "via role mapping ops-team")
 
 
 def users_list(page):
@@ -282,7 +326,12 @@ STATES = (
     State("roles", roles_list, screenshot=True),
     State("role-editor", role_editor, screenshot=True),
     State("role-editor-json", role_editor_json),
+    State("role-mappings", role_mappings_list, screenshot=True),
+    State("role-mapping-editor", role_mapping_editor, screenshot=True),
+    State("role-mapping-editor-json", role_mapping_editor_json),
+    State("role-mapping-delete", role_mapping_delete),
     State("users", users_list, screenshot=True),
+    State("user-edit-proxy", user_edit_proxy),
     State("user-new", user_new),
     State("user-edit", user_edit),
     State("settings", settings_page, screenshot=True),

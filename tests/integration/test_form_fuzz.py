@@ -33,7 +33,7 @@ from tests.integration.test_roles_pages import sign_in
 from webapp.model.db import database
 from webapp.services.access.authentication import find_password_user, subject_for_user
 from webapp.services.access.system import system_subject
-from webapp.services.admin import roles, users
+from webapp.services.admin import role_mappings, roles, users
 from webapp.services.api_keys import commands as api_keys
 from webapp.web import throttle
 
@@ -55,15 +55,17 @@ def app_config():
 # ---- what each route reads ----------------------------------------------------------------------------
 
 KEY_FIELDS = ("name", "type", "control", "role_descriptors", "access", "expires", "days", "add_metadata",
-              "metadata")
+              "metadata", "limit_rate", "rate_requests", "rate_per")
 ROW_FIELDS = ("names", "privileges", "privileges_other", "grant", "except", "query", "allow_restricted")
 ROLE_FIELDS = ("name", "description", "cluster", "cluster_other", "run_as", "metadata", "index_rows", "mode",
                "descriptor_json", "kept", "intent", "confirm_lockout",
                *(f"indices-{row}-{field}" for row in (0, 1) for field in ROW_FIELDS), "indices-99-names")
 # Text areas and hidden fields that hold JSON: they get JSON (whole, cut short, nested deep) more often.
-JSON_FIELDS = ("role_descriptors", "access", "metadata", "descriptor_json", "kept", "indices-0-query",
-               "indices-1-query")
+JSON_FIELDS = ("role_descriptors", "access", "metadata", "descriptor_json", "mapping_json", "kept",
+               "indices-0-query", "indices-1-query")
 USER_QUERY = ("username", "realm")
+MAPPING_FIELDS = ("name", "enabled", "roles", "match", "rule_rows", "field_0", "value_0", "field_1", "value_1",
+                  "metadata", "mode", "mapping_json", "intent")
 AUDIT_QUERY = ("actor", "action", "target", "outcome", "since", "until", "size", "before")
 
 # Form fields of every state-changing HTML route (from the templates and the views that read them).
@@ -80,6 +82,9 @@ POST_FIELDS = {
     "roles.create": ROLE_FIELDS,
     "roles.update": ROLE_FIELDS,
     "roles.delete": ("name", "next", "confirm_lockout"),
+    "role_mappings.create": MAPPING_FIELDS,
+    "role_mappings.update": MAPPING_FIELDS,
+    "role_mappings.delete": ("name", "next"),
     "users.create": ("username", "password", "confirm_password", "full_name", "email", "roles"),
     "users.update": ("full_name", "email", "roles", "confirm_lockout"),
     "users.set_enabled": ("enabled",),
@@ -100,6 +105,9 @@ QUERY_PARAMS = {
     "roles.index": ("search", "reserved", "sort", "order", "page", "size"),
     "roles.create_form": ("clone",), "roles.create": (), "roles.edit": ("name",), "roles.update": ("name",),
     "roles.confirm_delete": ("name", "next"), "roles.delete": (),
+    "role_mappings.index": ("search",), "role_mappings.create_form": (), "role_mappings.create": (),
+    "role_mappings.edit": ("name",), "role_mappings.update": ("name",),
+    "role_mappings.confirm_delete": ("name", "next"), "role_mappings.delete": (),
     "users.index": ("search", "role", "size", "after"), "users.create_form": (), "users.create": (),
     "users.edit": USER_QUERY, "users.update": USER_QUERY, "users.set_enabled": USER_QUERY,
     "users.reset_password": USER_QUERY, "users.confirm_delete": (*USER_QUERY, "next"), "users.delete": (),
@@ -111,6 +119,8 @@ QUERY_PARAMS = {
 GET_ENDPOINTS = ("account.index", "audit.export_csv", "audit.export_jsonl", "audit.index", "auth.index",
                  "auth.login", "keys.confirm_delete", "keys.confirm_rotate", "keys.expiry", "keys.index", "keys.new",
                  "keys.show",
+                 "role_mappings.confirm_delete", "role_mappings.create_form", "role_mappings.edit",
+                 "role_mappings.index",
                  "roles.confirm_delete", "roles.create_form", "roles.edit", "roles.index", "settings.index",
                  "users.confirm_delete", "users.create_form", "users.edit", "users.index", "users.reset_password")
 SKIPPED_ENDPOINTS = ("static", "auth.healthz")
@@ -188,9 +198,13 @@ VALUE = st.one_of(ANY_VALUE, ANY_VALUE, ANY_VALUE, ANY_VALUE, ANY_VALUE, ANY_VAL
 # Values a field usually holds, so that well-formed requests are among the cases too.
 PLAUSIBLE = {
     "type": ["rest", "cross_cluster"], "control": ["1"], "expires": ["1"], "add_metadata": ["1"],
+    "limit_rate": ["1"], "rate_requests": ["1", "100", "1000000", "1000001", "0"],
+    "rate_per": ["1s", "1m", "1d", "2d", "0s", "1ms"],
     "days": ["1", "30", "36500", "36501"], "confirmed": ["1"], "mode": ["form", "json"],
     "intent": ["save", "add-index", "remove-index-0", "remove-index-1", "remove-index-99999999999999999999",
-               "to-json", "to-form"],
+               "to-json", "to-form", "add-rule", "remove-rule-0", "remove-rule-99999999999999999999"],
+    "rule_rows": ["0", "1", "2", "100", "101", "-1"], "match": ["any", "all", "nope"],
+    "field_0": ["groups", "username", "metadata.x", "nope"],
     "index_rows": ["0", "1", "2", "100", "101", "-1"], "level": ["basic", "trial", "enterprise"],
     "enabled": ["true", "false", "on"], "confirm_lockout": ["on"], "realm": ["native", "reserved", "proxy"],
     "retention": ["7d", "0d", "1h", "36500d", "99999999d", "-1d", "7 d"],
@@ -217,6 +231,8 @@ def seeded(app, make_user):
             {"names": ["logs-*"], "privileges": ["read"], "query": '{"term": {"team": "ops"}}'}],
             "metadata": {"team": "ops"}})
         roles.put_role(system_subject(), "doomed", {"cluster": ["monitor"]})
+        role_mappings.put_role_mapping(system_subject(), "ops", {  # a role mapping named like a role
+            "enabled": True, "roles": ["ops"], "rules": {"any": [{"field": {"groups": "ops"}}]}})
         elastic = subject_for_user(find_password_user("elastic"), "session")
         alice = subject_for_user(find_password_user("alice"), "session")
         key_ids = [api_keys.create_api_key(elastic, name="elastic-key", metadata={"managed": True}).id,
@@ -435,7 +451,8 @@ BASES = {
     "account.change_password": [{"current_password": ELASTIC_PASSWORD, "password": "new-secret",
                                  "confirm_password": "new-secret"}],
     "keys.create": [{"name": "sweep", "type": "rest", "control": "1", "role_descriptors": "{}", "expires": "1",
-                     "days": "5", "add_metadata": "1", "metadata": "{}"},
+                     "days": "5", "add_metadata": "1", "metadata": "{}", "limit_rate": "1", "rate_requests": "10",
+                     "rate_per": "1m"},
                     {"name": "sweep-cc", "type": "cross_cluster", "access": '{"search": [{"names": ["*"]}]}'}],
     "keys.delete": [{"ids": "KEY", "confirmed": "1"}],
     "roles.create": [{"name": "sweep", "cluster": "monitor", "index_rows": "2", "indices-0-names": "logs-*",

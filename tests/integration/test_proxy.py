@@ -7,6 +7,7 @@ from webapp import create_app
 from webapp.model import AuditEvent, User
 from webapp.model.db import database
 from webapp.services.schema import bootstrap as setup
+from webapp.services.schema.mapping_seed import seed_group_mappings
 
 
 @pytest.fixture
@@ -25,6 +26,7 @@ def proxied_app(tmp_path):
     with database.connection_context():
         reset_database()
         setup.initialise(ELASTIC_PASSWORD)
+        seed_group_mappings(app.config["KEYDESK_PROXY_GROUP_ROLES"])  # what init-db does
     return app
 
 

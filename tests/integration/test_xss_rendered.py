@@ -22,7 +22,7 @@ from webapp.model import ApiKey, User
 from webapp.model.db import database
 from webapp.services.access.authentication import basic_cache, last_used, subject_for_user
 from webapp.services.access.system import system_subject
-from webapp.services.admin import roles
+from webapp.services.admin import role_mappings, roles
 from webapp.services.admin.users import create_native_user, put_user
 from webapp.services.api_keys import commands as api_keys
 from webapp.services.schema import bootstrap as setup
@@ -110,6 +110,8 @@ def seed(catalog):
             metadata={mark("key metadata key", kind): {"nested": [mark("key metadata value", kind), 7]}},
             role_descriptors={mark("key role descriptor name", kind): {
                 "indices": [{"names": [mark("key descriptor index", kind)], "privileges": ["read"]}]}})
+        role_mappings.put_role_mapping(system, role, {"enabled": True, "roles": [role], "rules": {
+            "any": [{"field": {"groups": mark("mapping group", kind)}}]}})
         seeded.roles[kind], seeded.users[kind], seeded.keys[kind] = role, username, created.id
         seeded.searches[kind] = mark("search term", kind)
     # Names with commas: the editor can't show them as a form and opens the role as JSON.
@@ -351,6 +353,8 @@ def _cases(seeded):
     get("account of elastic", "elastic", "/account/")
     get("keys list (read-only viewer)", "viewer", "/keys/")
     get("roles list (viewer)", "viewer", "/roles/")
+    get("role mappings list", "elastic", "/role-mappings/")
+    get("role mapping new", "elastic", "/role-mappings/new")
     get("users list (viewer)", "viewer", "/users/")
     for kind in KINDS:
         term = seeded.searches[kind]
@@ -438,6 +442,15 @@ def _cases(seeded):
             "kept": json.dumps({"applications": [{"application": c.mark("posted kept", kind),
                                                   "privileges": ["x"], "resources": ["*"]}]}),
             "intent": "save"})
+        get(f"role mappings search [{kind}]", "elastic", "/role-mappings/" + q(search=term))
+        get(f"role mapping editor [{kind}]", "elastic", "/role-mappings/edit" + q(name=role))
+        get(f"role mapping view (viewer) [{kind}]", "viewer", "/role-mappings/edit" + q(name=role))
+        get(f"role mapping delete [{kind}]", "elastic", "/role-mappings/delete" + q(
+            name=role, next=c.mark("mapping delete next", kind)))
+        post(f"role mapping editor posted with problems [{kind}]", "elastic", "/role-mappings/new", {
+            "name": c.mark("posted mapping name", kind), "roles": c.mark("posted mapping roles", kind),
+            "rule_rows": "1", "field_0": c.mark("posted mapping field", kind),
+            "value_0": c.mark("posted mapping value", kind), "intent": "save"})
         post(f"role editor as JSON [{kind}]", "elastic", "/roles/edit" + q(name=role), {
             "name": role, "intent": "to-json", "index_rows": "0", "mode": "form",
             "description": c.mark("to-json description", kind)})
@@ -592,6 +605,8 @@ SHOWN = {
     "posted full name": ("user create with problems",),
     "posted email": ("user create with problems",),
     "posted role": ("user create with problems",),
+    "mapping group": ("role mappings list", "role mapping editor", "role mapping view (viewer)"),
+    "posted mapping value": ("role mapping editor posted with problems",),
 }
 
 

@@ -12,6 +12,7 @@ from webapp.api import (  # noqa: F401  (routes register on bp)
     license,
     privileges,
     queries,
+    role_mappings,
     roles,
     roles_bulk,
     security,

@@ -215,7 +215,38 @@ class ThrottleCounter(BaseModel):
         table_name = "throttle_counter"
 
 
-ALL_MODELS = (Setting, User, Role, UserRole, ApiKey, AuditEvent, ThrottleCounter, UserSession)
+class RoleMapping(BaseModel):
+    """A role mapping (PUT /_security/role_mapping/{name}): rules over a user's fields and the roles they give.
+    `body` is the mapping as GET answers it (enabled, roles or role_templates, rules, metadata)."""
+
+    name = CharField(max_length=507, unique=True)
+    enabled = BooleanField(default=True, index=True)
+    body = JSONField()
+    created = BigIntegerField()
+    updated = BigIntegerField()
+
+    class Meta:
+        table_name = "role_mapping"
+
+    @classmethod
+    def by_name(cls, name):
+        """The mapping `name`, or None."""
+        return cls.get_or_none(cls.name == name)
+
+
+class MappedRoles(BaseModel):
+    """Where each role of a proxy-realm user came from, as last computed: {role: [source, ...]} where a
+    source is `default` (KEYDESK_PROXY_DEFAULT_ROLES) or `mapping:<name>`. Its user_role rows hold the roles."""
+
+    user_id = IntegerField(primary_key=True)
+    sources = JSONField(default=dict)
+
+    class Meta:
+        table_name = "mapped_roles"
+
+
+ALL_MODELS = (Setting, User, Role, UserRole, ApiKey, AuditEvent, ThrottleCounter, UserSession, RoleMapping,
+              MappedRoles)
 
 __all__ = ["JSONField", "BaseModel", "Setting", "User", "Role", "UserRole", "ApiKey", "AuditEvent", "ApiKeyTally",
-           "UserSession", "ThrottleCounter", "ALL_MODELS"]
+           "UserSession", "ThrottleCounter", "RoleMapping", "MappedRoles", "ALL_MODELS"]

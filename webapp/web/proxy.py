@@ -7,7 +7,8 @@ from flask import current_app, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from webapp.config import ConfigurationError
-from webapp.services.access.proxy_users import parse_group_roles, proxy_subject, record_untrusted_header, roles_for
+from webapp.services.access.proxy_roles import mapped_proxy_subject
+from webapp.services.access.proxy_users import record_untrusted_header
 
 
 def init_app(app):
@@ -83,6 +84,5 @@ def subject_from_proxy_header(address):
     groups_header = config.get("KEYDESK_PROXY_GROUPS_HEADER")
     groups = [g.strip() for g in request.headers.get(groups_header, "").split(",")] if groups_header else []
     default_roles = [r.strip() for r in (config.get("KEYDESK_PROXY_DEFAULT_ROLES") or "").split(",") if r.strip()]
-    roles = roles_for(default_roles, [g for g in groups if g],
-                      parse_group_roles(config.get("KEYDESK_PROXY_GROUP_ROLES")))
-    return proxy_subject(username.strip(), roles, address)
+    # Groups give roles through the role mappings (KEYDESK_PROXY_GROUP_ROLES only seeds them at init-db).
+    return mapped_proxy_subject(username, groups, default_roles, address)

@@ -141,3 +141,28 @@ def test_a_refusal_names_the_action_and_the_privileges_that_grant_it(callers):
     with pytest.raises(ApiError) as by_key:
         clients["empty_key"].security.get_role()
     assert "is unauthorized for API key id [" in by_key.value.body["error"]["reason"]
+
+
+def test_role_mappings_through_the_official_client(elastic):
+    name = f"mapping-{uuid.uuid4().hex[:8]}"
+    rules = {"all": [{"field": {"realm.name": "proxy"}}, {"field": {"groups": "ops"}}]}
+    created = elastic.security.put_role_mapping(name=name, enabled=True, roles=["security_viewer"], rules=rules,
+                                                metadata={"team": "ops"})
+    assert created.body == {"role_mapping": {"created": True}}
+    updated = elastic.security.put_role_mapping(name=name, enabled=False, rules=rules, role_templates=[
+        {"template": {"source": "{{#tojson}}groups{{/tojson}}"}, "format": "json"}])
+    assert updated.body == {"role_mapping": {"created": False}}
+    assert elastic.security.get_role_mapping(name=name).body == {name: {
+        "enabled": False, "role_templates": [{"template": {"source": "{{#tojson}}groups{{/tojson}}"},
+                                              "format": "json"}], "rules": rules, "metadata": {}}}
+    assert name in elastic.security.get_role_mapping().body
+    with pytest.raises(NotFoundError) as missing:
+        elastic.security.get_role_mapping(name="no-such-mapping")
+    assert missing.value.body == {}
+    with pytest.raises(BadRequestError) as refused:
+        elastic.security.put_role_mapping(name=name, enabled=True, roles=["a"], rules={"field": {"shoe": 1}})
+    assert refused.value.body["error"]["type"] == "action_request_validation_exception"
+    assert elastic.security.delete_role_mapping(name=name).body == {"found": True}
+    with pytest.raises(NotFoundError) as gone:
+        elastic.security.delete_role_mapping(name=name)
+    assert gone.value.body == {"found": False}

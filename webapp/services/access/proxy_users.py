@@ -3,7 +3,7 @@
 from collections.abc import Iterable
 
 from webapp.clock import now_ms
-from webapp.model import User, UserRole
+from webapp.model import MappedRoles, User, UserRole
 from webapp.model.db import database
 from webapp.security.subject import Subject
 from webapp.services.access.authentication import role_names_of, subject_for_user
@@ -37,8 +37,10 @@ def record_untrusted_header(username: str, address: str | None, header: str) -> 
                  address=address, detail=f"{header} header from an untrusted address")
 
 
-def proxy_subject(username: str, roles: list[str], address: str | None = None) -> Subject | None:
-    """The Subject for a proxy-asserted user; creates the user, or brings its roles up to date.
+def proxy_subject(username: str, roles: list[str], address: str | None = None,
+                  sources: dict[str, list[str]] | None = None) -> Subject | None:
+    """The Subject for a proxy-asserted user; creates the user, or brings its roles up to date. `sources`
+    ({role: [where it came from]}, services/access/proxy_roles.py) is kept for the users page.
 
     Returns None when the name is unusable or the user was disabled by an administrator.
     """
@@ -59,7 +61,16 @@ def proxy_subject(username: str, roles: list[str], address: str | None = None) -
         with database.atomic():
             UserRole.delete().where(UserRole.user == user).execute()
             _set_roles(user, roles)
+    if sources is not None:
+        _record_sources(user, sources)
     return subject_for_user(user, "proxy", address)
+
+
+def _record_sources(user, sources):
+    row = MappedRoles.get_or_none(MappedRoles.user_id == user.id)
+    if row is None or row.sources != sources:
+        MappedRoles.insert(user_id=user.id, sources=sources).on_conflict(
+            conflict_target=[MappedRoles.user_id], update={MappedRoles.sources: sources}).execute()
 
 
 def _set_roles(user, roles):

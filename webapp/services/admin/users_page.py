@@ -13,6 +13,7 @@ from webapp.model import ApiKey, User, UserRole
 from webapp.security import privileges
 from webapp.security.passwords import PasswordError, check_password_rules
 from webapp.security.subject import Subject
+from webapp.services.access.proxy_roles import effective_roles
 from webapp.services.access.rights import require
 from webapp.services.admin import roles_page, users
 
@@ -77,6 +78,7 @@ class UserDetail:
     active_keys: int
     is_self: bool
     can_manage: bool = False  # the actor may change this page's user (profile, status, password, delete)
+    role_sources: tuple = ()  # (role, [where it came from]) each: assigned, or via a role mapping (proxy realm)
 
     @property
     def editable(self) -> bool:
@@ -110,9 +112,11 @@ def user_detail(subject: Subject, username: str, realm: str) -> "UserDetail":
         (ApiKey.owner_username == user.username) & (ApiKey.owner_realm == user.realm)
         & (ApiKey.invalidated == False)  # noqa: E712 (SQL)
         & (ApiKey.expiration.is_null() | (ApiKey.expiration > now))).count()
-    return UserDetail(user=user, roles=users.roles_by_user([user])[user.id], active_keys=active,
+    roles = users.roles_by_user([user])[user.id]
+    return UserDetail(user=user, roles=roles, active_keys=active,
                       is_self=subject.owns(user.username, user.realm),
-                      can_manage=subject.may_any(*privileges.MANAGE_SECURITY))
+                      can_manage=subject.may_any(*privileges.MANAGE_SECURITY),
+                      role_sources=tuple(effective_roles(user.id, user.realm, roles)))
 
 
 @dataclass(frozen=True)
