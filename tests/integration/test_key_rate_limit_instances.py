@@ -48,7 +48,7 @@ def _call(port, headers, path="/_security/_authenticate"):
 @pytest.fixture(params=["redis", "database"])
 def instances(request, app, tmp_path):
     if request.param == "redis" and not _redis_up():
-        pytest.skip(f"no Redis at {REDIS_URL}")
+        pytest.fail(f"no Redis at {REDIS_URL}: start it (redis-server --port 6379); .ci/run does")
     storage = REDIS_URL if request.param == "redis" else "database://"
     env = dict(os.environ, KEYDESK_DATABASE_URL=app.config["KEYDESK_DATABASE_URL"], KEYDESK_SECRET_KEY="k",
                KEYDESK_INSTANCE_PATH=str(tmp_path), KEYDESK_RATELIMIT_STORAGE_URL=storage)
