@@ -7,54 +7,22 @@ reserved ones and `x_pack_rest_user`) and roles. The run ends with a passed / fa
 """
 
 import collections
-import os
-import signal
-import subprocess
 
 import pytest
 from elasticsearch import Elasticsearch
 
-from tests.conftest import ELASTIC_PASSWORD
 from tests.es_rest import runner
-from tests.integration.es_client.conftest import BIN, ROOT, _empty_shared_database, _free_port, _wait_until_up
-
-
-def _flask(env, *args):
-    subprocess.run([str(BIN / "flask"), "--app", "wsgi", *args], cwd=ROOT, env=env, check=True, capture_output=True)
+from tests.live_keydesk import live_keydesk
 
 
 @pytest.fixture(scope="package")
 def rest_server(tmp_path_factory):
-    """(base URL, database URL) of a running Keydesk, stopped when the package's tests end."""
-    instance = tmp_path_factory.mktemp("es-rest-instance")
-    url = os.environ.get("KEYDESK_TEST_DATABASE_URL") or f"sqlite:///{instance / 'keydesk.sqlite3'}"
-    if url.startswith("postgres"):
-        _empty_shared_database(url)
-    env = {**os.environ, "KEYDESK_DATABASE_URL": url, "KEYDESK_INSTANCE_PATH": str(instance),
-           "KEYDESK_BOOTSTRAP_PASSWORD": ELASTIC_PASSWORD, "KEYDESK_SECRET_KEY": "es-rest-tests",
-           "KEYDESK_PASSWORD_HASH_ROUNDS": "4",
-           # The tests fail authentication on purpose (disabled users, cross-cluster keys).
-           "KEYDESK_AUTH_FAILURES_PER_ADDRESS": "100000 per minute",
-           "KEYDESK_AUTH_FAILURES_PER_CREDENTIAL": "100000 per minute"}
-    _flask(env, "init-db")
-    _flask(env, "license", "set", "trial")
-    _flask(env, "users", "create", runner.REST_USER[0], "--roles", "superuser", "--password", runner.REST_USER[1])
-    port = _free_port()
-    log = open(instance / "gunicorn.log", "w")
-    process = subprocess.Popen([str(BIN / "gunicorn"), "--workers", "2", "--bind", f"127.0.0.1:{port}", "wsgi:app"],
-                               cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_up(base_url, process)
-        yield base_url, url
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-        log.close()
+    """(base URL, database URL) of a running Keydesk set up as Elastic's test cluster is: the trial license
+    (the x-pack test cluster self-generates one) and its superuser, stopped when the package's tests end."""
+    setup = (["license", "set", "trial"],
+             ["users", "create", runner.REST_USER[0], "--roles", "superuser", "--password", runner.REST_USER[1]])
+    with live_keydesk(tmp_path_factory.mktemp("es-rest-instance"), "es-rest-tests", setup) as server:
+        yield server
 
 
 def _wiper(database_url):

@@ -6,7 +6,6 @@ database (SQLite, or KEYDESK_TEST_DATABASE_URL emptied first), initialised with 
 Node.js or the package missing is a failure that says how to fix it, never a skip.
 """
 
-import contextlib
 import json
 import os
 import re
@@ -17,7 +16,7 @@ import subprocess
 import pytest
 
 from tests.conftest import ELASTIC_PASSWORD
-from tests.integration.es_client.conftest import BIN, ROOT, _empty_shared_database, _free_port, _wait_until_up
+from tests.live_keydesk import ROOT, live_keydesk
 
 HERE = ROOT / "tests" / "js_client"
 PACKAGE = "@elastic/elasticsearch"
@@ -50,43 +49,11 @@ def _server_log(instance, lines=40):
     return f"\n--- last {len(tail)} lines of {log} ---\n" + "\n".join(tail) if tail else ""
 
 
-@contextlib.contextmanager
-def _keydesk(instance):
-    """The base URL of a running Keydesk (gunicorn -w 2 wsgi:app) on a fresh database, stopped on exit."""
-    url = os.environ.get("KEYDESK_TEST_DATABASE_URL") or f"sqlite:///{instance / 'keydesk.sqlite3'}"
-    if url.startswith("postgres"):
-        _empty_shared_database(url)
-    env = {**os.environ, "KEYDESK_DATABASE_URL": url, "KEYDESK_INSTANCE_PATH": str(instance),
-           "KEYDESK_BOOTSTRAP_PASSWORD": ELASTIC_PASSWORD, "KEYDESK_SECRET_KEY": "js-client-tests",
-           "KEYDESK_PASSWORD_HASH_ROUNDS": "4",  # cheap hashing: the tests create users
-           # The suite fails authentication on purpose.
-           "KEYDESK_AUTH_FAILURES_PER_ADDRESS": "100000 per minute",
-           "KEYDESK_AUTH_FAILURES_PER_CREDENTIAL": "100000 per minute"}
-    subprocess.run([str(BIN / "flask"), "--app", "wsgi", "init-db"], cwd=ROOT, env=env, check=True,
-                   capture_output=True)
-    port = _free_port()
-    log = open(instance / "gunicorn.log", "w")
-    process = subprocess.Popen([str(BIN / "gunicorn"), "--workers", "2", "--bind", f"127.0.0.1:{port}", "wsgi:app"],
-                               cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_up(base_url, process)
-        yield base_url
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-        log.close()
-
-
 def test_the_official_javascript_client(tmp_path):
     node, version = _node()  # before the server starts: a missing node fails at once
     files = sorted(path.name for path in HERE.glob("*.test.mjs"))
     assert files, f"no *.test.mjs files in {HERE}"
-    with _keydesk(tmp_path) as base_url:
+    with live_keydesk(tmp_path, "js-client-tests") as (base_url, _):
         env = {**os.environ, "KEYDESK_URL": base_url, "KEYDESK_USERNAME": "elastic",
                "KEYDESK_PASSWORD": ELASTIC_PASSWORD, "NO_COLOR": "1"}
         env.pop("NODE_OPTIONS", None)
