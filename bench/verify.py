@@ -277,7 +277,8 @@ GOAL_OF = {"sqlite_api_key": "sqlite", "pg_api_key": "postgres", "nginx_checked"
            "sqlite_api_key_limited": "rate_limit"}
 
 NOTES = """The ratio is each target's requests/s over its baseline's in the same round (the bare endpoint; for
-`auth_request`, nginx without the check), median over the rounds. "Server CPU" counts the gunicorn workers,
+`auth_request`, nginx without the check; for the rate-limited key, the same key check without a limit), median
+over the rounds. "Server CPU" counts the gunicorn workers,
 nginx's worker and, for PostgreSQL, the server processes of the scratch database; the load generator shares
 the same CPUs, so on this 2-CPU machine throughput is bounded by everyone's CPU per request together.
 
