@@ -3,6 +3,7 @@ given roles, sign-in. tests/unit/conftest.py refuses them: unit tests build no a
 
 import base64
 import collections
+import json
 import os
 
 import pytest
@@ -173,3 +174,18 @@ def auth(client):
 
 def basic_header(username, password):
     return {"Authorization": "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()}
+
+
+@pytest.fixture
+def call(client):
+    """call(method, path, auth, body=None) -> (status, JSON answer): one JSON API request through the test client.
+    Suites whose requests need more (raw bodies, headers, the response itself) define their own `call`."""
+
+    def do(method, path, auth, body=None):
+        headers = dict(auth)
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        response = client.open(path, method=method, headers=headers, data=None if body is None else json.dumps(body))
+        return response.status_code, response.get_json()
+
+    return do

@@ -1,6 +1,5 @@
 """API key endpoints over raw HTTP: each privilege level's allowed and refused calls, with ES's messages."""
 
-import json
 
 import pytest
 
@@ -17,22 +16,6 @@ def app_config():
     # Many deliberate failures from one address: the limits are raised (the throttle: test_throttling.py).
     return {"KEYDESK_AUTH_FAILURES_PER_ADDRESS": "100000 per minute",
             "KEYDESK_AUTH_FAILURES_PER_CREDENTIAL": "100000 per minute"}
-
-
-@pytest.fixture
-def call(client):
-    """call(method, path, auth, body=None) -> (status, json)."""
-
-    def do(method, path, auth, body=None):
-        headers = dict(auth)
-        data = None
-        if body is not None:
-            headers["Content-Type"] = "application/json"
-            data = json.dumps(body)
-        response = client.open(path, method=method, headers=headers, data=data)
-        return response.status_code, response.get_json()
-
-    return do
 
 
 @pytest.fixture

@@ -1,6 +1,5 @@
 """Roles, users and license endpoints over raw HTTP, for each kind of caller."""
 
-import json
 
 import pytest
 
@@ -14,19 +13,6 @@ def app_config():
     # Many deliberate failures from one address: the limits are raised (the throttle: test_throttling.py).
     return {"KEYDESK_AUTH_FAILURES_PER_ADDRESS": "100000 per minute",
             "KEYDESK_AUTH_FAILURES_PER_CREDENTIAL": "100000 per minute"}
-
-
-@pytest.fixture
-def call(client):
-    def do(method, path, auth, body=None):
-        headers = dict(auth)
-        if body is not None:
-            headers["Content-Type"] = "application/json"
-        response = client.open(path, method=method, headers=headers,
-                               data=None if body is None else json.dumps(body))
-        return response.status_code, response.get_json()
-
-    return do
 
 
 @pytest.fixture

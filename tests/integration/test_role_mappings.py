@@ -19,19 +19,6 @@ ELASTIC = basic_header("elastic", ELASTIC_PASSWORD)
 OPS = {"enabled": True, "roles": ["security_viewer"], "rules": {"field": {"groups": "ops"}}, "metadata": {"v": 1}}
 
 
-@pytest.fixture
-def call(client):
-    def do(method, path, auth, body=None):
-        headers = dict(auth)
-        if body is not None:
-            headers["Content-Type"] = "application/json"
-        response = client.open(path, method=method, headers=headers,
-                               data=None if body is None else json.dumps(body))
-        return response.status_code, response.get_json()
-
-    return do
-
-
 def test_api_lifecycle(call, make_user):
     make_user("watcher", ["security_viewer"])
     viewer = basic_header("watcher", USER_PASSWORD)
