@@ -255,24 +255,27 @@ def _catch_matches(catch, status, body):
 
 # ---- skipping -----------------------------------------------------------------------------------------
 
+def _missing_features(spec, key):
+    features = spec.get(key, [])
+    features = [features] if isinstance(features, str) else features
+    missing = [feature for feature in features if feature not in FEATURES]
+    return f"the runner lacks the YAML feature(s) {missing}" if missing else None
+
+
 def _skip_section_reason(step):
     """Why a `skip`/`requires` step skips (None: it doesn't)."""
     if "skip" in step:
         spec = step["skip"] or {}
-        features = spec.get("features", [])
-        features = [features] if isinstance(features, str) else features
-        missing = [feature for feature in features if feature not in FEATURES]
+        missing = _missing_features(spec, "features")
         if missing:
-            return f"the runner lacks the YAML feature(s) {missing}"
+            return missing
         if spec.get("version") in ("all", " all") or spec.get("awaits_fix"):
             return spec.get("reason") or "skipped by the test itself"
     if "requires" in step:
         spec = step["requires"] or {}
-        features = spec.get("test_runner_features", [])
-        features = [features] if isinstance(features, str) else features
-        missing = [feature for feature in features if feature not in FEATURES]
+        missing = _missing_features(spec, "test_runner_features")
         if missing:
-            return f"the runner lacks the YAML feature(s) {missing}"
+            return missing
         if spec.get("cluster_features"):
             return f"requires cluster features {spec['cluster_features']} that Keydesk doesn't report"
     return None
