@@ -41,6 +41,19 @@ def count(figure, amount=1):
     FIGURES[figure] += amount
 
 
+# What no database changes: tests/unit runs without one (its conftest refuses any), and the look, theme and
+# keyboard tests check layout, contrast and focus, which the same templates draw alike on either database.
+DATABASE_INDEPENDENT = ("tests/unit/", "tests/browser/test_look.py", "tests/browser/test_keyboard.py",
+                        "tests/browser/test_theme_and_menus.py")
+
+
+def pytest_collection_modifyitems(config, items):
+    root = str(config.rootpath) + os.sep
+    for item in items:
+        if str(item.path).removeprefix(root).startswith(DATABASE_INDEPENDENT):
+            item.add_marker(pytest.mark.database_independent)
+
+
 def pytest_terminal_summary(terminalreporter):
     if FIGURES:
         terminalreporter.section("security figures")
