@@ -47,6 +47,30 @@ def wait_until_up(base_url, process, timeout=30):
     raise RuntimeError("Keydesk did not answer /healthz in time")
 
 
+def start_gunicorn(env, log_path, workers=2):
+    """(port, process) of gunicorn serving Keydesk with `env` on a free port, in its own process group, its
+    output in `log_path`; stop it with stop_gunicorn."""
+    port = free_port()
+    log = open(log_path, "wb")  # noqa: SIM115 (closed by stop_gunicorn)
+    process = subprocess.Popen(
+        [str(BIN / "gunicorn"), "--workers", str(workers), "--bind", f"127.0.0.1:{port}", "wsgi:app"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    process.log = log
+    return port, process
+
+
+def stop_gunicorn(process, timeout=30):
+    """A graceful stop (each worker finishes, flushing what it buffered), then a kill after `timeout` seconds."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    process.log.close()
+
+
 @contextlib.contextmanager
 def live_keydesk(instance, secret_key, commands=()):
     """(base URL, database URL) of a running Keydesk whose instance folder is `instance`, stopped on exit.
@@ -63,19 +87,10 @@ def live_keydesk(instance, secret_key, commands=()):
     for command in (["init-db"], *commands):
         subprocess.run([str(BIN / "flask"), "--app", "wsgi", *command], cwd=ROOT, env=env, check=True,
                        capture_output=True)
-    port = free_port()
-    log = open(instance / "gunicorn.log", "w")  # noqa: SIM115 (closed below)
-    process = subprocess.Popen([str(BIN / "gunicorn"), "--workers", "2", "--bind", f"127.0.0.1:{port}", "wsgi:app"],
-                               cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    port, process = start_gunicorn(env, instance / "gunicorn.log")
     base_url = f"http://127.0.0.1:{port}"
     try:
         wait_until_up(base_url, process)
         yield base_url, url
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-        log.close()
+        stop_gunicorn(process)

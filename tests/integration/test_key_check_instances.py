@@ -18,7 +18,7 @@ from pathlib import Path
 import psycopg2
 import pytest
 
-from tests.integration.test_same_key_concurrency import ROOT, _free_port, _stop_gunicorn
+from tests.live_keydesk import ROOT, free_port, stop_gunicorn
 
 ADMIN_DSN = os.environ.get("KEYDESK_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
 DATABASE = f"keydesk_key_check_{os.getpid()}"
@@ -63,8 +63,8 @@ def instances(tmp_path_factory):
     started = []
     try:
         for name in ("a", "b"):
-            port = _free_port()
-            log = open(tmp_path / f"{name}.log", "wb")  # noqa: SIM115 (closed by _stop_gunicorn)
+            port = free_port()
+            log = open(tmp_path / f"{name}.log", "wb")  # noqa: SIM115 (closed by stop_gunicorn)
             process = subprocess.Popen(
                 [str(bin_dir / "gunicorn"), "--workers", "1", "--bind", f"127.0.0.1:{port}", "wsgi:app"],
                 cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
@@ -83,7 +83,7 @@ def instances(tmp_path_factory):
         yield [port for port, _ in started]
     finally:
         for _, process in started:
-            _stop_gunicorn(process)
+            stop_gunicorn(process)
         _admin(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.test_same_key_concurrency import ROOT, _free_port, _stop_gunicorn
+from tests.live_keydesk import ROOT, free_port, stop_gunicorn
 from webapp.model import User
 from webapp.services.access.authentication import subject_for_user
 from webapp.services.api_keys import commands as api_keys
@@ -54,8 +54,8 @@ def instances(request, app, tmp_path):
                KEYDESK_INSTANCE_PATH=str(tmp_path), KEYDESK_RATELIMIT_STORAGE_URL=storage)
     started = []
     for name in ("a", "b"):
-        port = _free_port()
-        log = open(tmp_path / f"{name}.log", "wb")  # noqa: SIM115 (closed by _stop_gunicorn)
+        port = free_port()
+        log = open(tmp_path / f"{name}.log", "wb")  # noqa: SIM115 (closed by stop_gunicorn)
         process = subprocess.Popen(
             [str(Path(sys.executable).parent / "gunicorn"), "--workers", "1", "--bind", f"127.0.0.1:{port}",
              "wsgi:app"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
@@ -75,7 +75,7 @@ def instances(request, app, tmp_path):
         yield [port for port, _ in started]
     finally:
         for _, process in started:
-            _stop_gunicorn(process)
+            stop_gunicorn(process)
 
 
 def test_the_limit_holds_in_total_across_instances(instances, db):

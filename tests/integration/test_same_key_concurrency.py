@@ -22,13 +22,13 @@ import multiprocessing
 import os
 import random
 import secrets
-import signal
-import socket
 import subprocess
 import sys
 import time
 from base64 import b64encode
 from pathlib import Path
+
+from tests.live_keydesk import free_port, stop_gunicorn
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKERS = 8
@@ -134,16 +134,10 @@ def hammer(port, worker, seed, password, key_ids, ready, phase_two, out_path):
 
 # ---- the server ---------------------------------------------------------------------------------------
 
-def _free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _start_gunicorn(database_url, workdir, port):
     env = dict(os.environ, KEYDESK_DATABASE_URL=database_url, KEYDESK_SECRET_KEY="same-key-secret",
                KEYDESK_INSTANCE_PATH=str(workdir))
-    log = open(workdir / "gunicorn.log", "wb")  # noqa: SIM115 (closed by _stop_gunicorn)
+    log = open(workdir / "gunicorn.log", "wb")  # noqa: SIM115 (closed by stop_gunicorn)
     process = subprocess.Popen(
         [str(Path(sys.executable).parent / "gunicorn"), "--workers", "2", "--threads", "4", "--bind",
          f"127.0.0.1:{port}", "--log-level", "warning", "wsgi:app"],
@@ -163,17 +157,6 @@ def _start_gunicorn(database_url, workdir, port):
         assert process.poll() is None, f"gunicorn exited: {(workdir / 'gunicorn.log').read_text()}"
         assert time.monotonic() < deadline, "gunicorn did not answer /healthz within 30 s"
         time.sleep(0.2)
-
-
-def _stop_gunicorn(process):
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-    process.log.close()
 
 
 # ---- checks -------------------------------------------------------------------------------------------
@@ -349,7 +332,7 @@ def test_same_keys_from_many_processes_keep_one_serial_order(app, make_user, sub
     seed = secrets.token_hex(4)
     workdir = tmp_path / "server"
     workdir.mkdir()
-    port = _free_port()
+    port = free_port()
     server = _start_gunicorn(app.config["KEYDESK_DATABASE_URL"], workdir, port)
     started = time.monotonic()
     try:
@@ -365,7 +348,7 @@ def test_same_keys_from_many_processes_keep_one_serial_order(app, make_user, sub
             process.join(120)
         exit_codes = [process.exitcode for process in workers]
     finally:
-        _stop_gunicorn(server)
+        stop_gunicorn(server)
     elapsed = time.monotonic() - started
     assert exit_codes == [0] * WORKERS, f"client processes failed (seed {seed}): {exit_codes}"
     records = [record for path in outputs for record in json.loads(path.read_text())]

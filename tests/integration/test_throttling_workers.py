@@ -17,14 +17,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.test_same_key_concurrency import ROOT, _free_port, _stop_gunicorn
+from tests.live_keydesk import ROOT, free_port, stop_gunicorn
 
 
 def _start(app, tmp_path, name):
-    port = _free_port()
+    port = free_port()
     env = dict(os.environ, KEYDESK_DATABASE_URL=app.config["KEYDESK_DATABASE_URL"], KEYDESK_SECRET_KEY="k",
                KEYDESK_INSTANCE_PATH=str(tmp_path), KEYDESK_PROXY_HOPS="1")  # clients name their address
-    log = open(tmp_path / f"{name}.log", "wb")  # noqa: SIM115 (closed by _stop_gunicorn)
+    log = open(tmp_path / f"{name}.log", "wb")  # noqa: SIM115 (closed by stop_gunicorn)
     process = subprocess.Popen(
         [str(Path(sys.executable).parent / "gunicorn"), "--workers", "1", "--bind", f"127.0.0.1:{port}",
          "--access-logfile", str(tmp_path / f"{name}.access.log"), "--access-logformat", "%(s)s", "wsgi:app"],
@@ -43,7 +43,7 @@ def servers(app, tmp_path):
             time.sleep(0.2)
     yield [port for port, _ in started], [tmp_path / f"{name}.access.log" for name in ("first", "second")]
     for _, process in started:
-        _stop_gunicorn(process)
+        stop_gunicorn(process)
 
 
 def _status(port, authorization, address, path="/_security/_authenticate"):

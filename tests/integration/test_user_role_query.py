@@ -1,6 +1,5 @@
 """The user and role Query APIs over raw HTTP: queries, sorting, paging, errors and privileges."""
 
-import json
 
 import pytest
 
@@ -18,15 +17,9 @@ def app_config():
 
 
 @pytest.fixture
-def call(client):
-    def do(method, path, body=None, auth=ELASTIC):
-        headers = dict(auth)
-        if body is not None:
-            headers["Content-Type"] = "application/json"
-        response = client.open(path, method=method, headers=headers, data=None if body is None else json.dumps(body))
-        return response.status_code, response.get_json()
-
-    return do
+def call(call):
+    """The shared `call` (tests/conftest.py), as elastic unless `auth` says otherwise."""
+    return lambda method, path, body=None, auth=ELASTIC: call(method, path, auth, body)
 
 
 @pytest.fixture
