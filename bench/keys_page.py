@@ -198,6 +198,9 @@ def cases(client):
         ("filter: status Expired", {"status": "expired"}),
         ("filter: status Invalidated", {"status": "invalidated"}),
         ("filter: one owner", {"owner": "user007@native"}),
+        ("filter: expiring within 30 days", {"status": "expiring-30d"}),
+        ("filter: not used for 90 days", {"unused": "1"}),
+        ("filter: not used for 90 days, by last use", {"unused": "1", "sort": "last_used", "dir": "desc"}),
     ]
     for column in ("name", "type", "owner", "realm", "created", "status", "last_used"):
         for direction in ("asc", "desc"):

@@ -31,7 +31,7 @@ def create_app(config=None):
     from webapp import api, cli
     from webapp import config as configuration
     from webapp.pages import account, audit, auth, keys, role_mappings, roles, settings, users
-    from webapp.web import bodies, connections, errors, extensions, guard, proxy, throttle
+    from webapp.web import bodies, connections, errors, extensions, guard, notices, proxy, throttle
 
     app = KeydeskFlask(
         __name__,
@@ -68,6 +68,10 @@ def create_app(config=None):
     #    the authentication they do); it tells the two kinds apart by the blueprint and endpoint registered above.
     throttle.init_app(app)
 
-    # 6. flask commands (init-db, users, license, purge-keys, backup).
+    # 6. Expiry notices: how they are sent (the settings checked now), and the pass on a timer when
+    #    KEYDESK_NOTIFY_INTERVAL is set (started by a process's first request, never by a flask command).
+    notices.init_app(app)
+
+    # 7. flask commands (init-db, users, license, purge-keys, backup, notify).
     cli.init_app(app)
     return app

@@ -1,4 +1,4 @@
-"""flask commands: init-db, users, license, purge-keys, backup."""
+"""flask commands: init-db, users, license, purge-keys, backup, notify."""
 
 import os
 import sqlite3
@@ -13,8 +13,10 @@ from webapp.services.access.system import system_subject
 from webapp.services.admin import license as licenses
 from webapp.services.admin import settings, users
 from webapp.services.api_keys import retention as retention_service
+from webapp.services.notices import notify as notices_pass
 from webapp.services.schema import bootstrap as setup
 from webapp.services.schema.mapping_seed import seed_group_mappings
+from webapp.web import notices
 
 
 def _fail(message):
@@ -137,8 +139,22 @@ def backup_command(path):
     click.echo(f"Backed up the database to {path}.")
 
 
+@click.command("notify")
+@with_appcontext
+def notify_command():
+    """Send the expiry notices that are due, once (for cron or a systemd timer; safe on several instances)."""
+    with database.connection_context():
+        summary = notices_pass.run_notices(notices.transport(current_app))
+    for key_id, notice, channel, error in summary.failures:
+        click.echo(f"  not delivered: key {key_id}, {notice} by {channel}: {error}", err=True)
+    click.echo(summary.line())
+    if summary.failed:
+        raise SystemExit(1)  # cron mails it, systemd marks the run failed; the next pass tries again
+
+
 def init_app(app):
     app.cli.add_command(init_db_command)
+    app.cli.add_command(notify_command)
     app.cli.add_command(purge_keys_command)
     app.cli.add_command(backup_command)
     app.cli.add_command(users_group)

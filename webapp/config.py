@@ -17,6 +17,7 @@ DEFAULTS = {
     "PROXY_DEFAULT_ROLES": "",
     "PROXY_GROUP_ROLES": "",
     "API_KEY_RETENTION": "7d",
+    "USAGE_RETENTION": "90d",  # how long API keys' usage counts are kept (services/api_keys/usage_counts.py)
     "SECURE_COOKIES": False,
     "RATELIMIT_STORAGE_URL": "database://",  # throttling counters: database://, redis://HOST:PORT/DB or memory://
     "LAST_USED_FLUSH_SECONDS": 60,
@@ -30,6 +31,16 @@ DEFAULTS = {
     # Werkzeug enforces it on Content-Length, webapp/bodies.py on chunked bodies (which gunicorn hands over
     # without a length). Limits inside a body (JSON depth, metadata size, ...): webapp/security/limits.py.
     "MAX_REQUEST_BYTES": 1024 * 1024,
+    # Expiry notices (webapp/services/notices, webapp/web/notices.py): mail through this SMTP server (none when
+    # unset), from this address; links to a key under BASE_URL; a pass every NOTIFY_INTERVAL in each instance
+    # when set (else `flask notify` from cron or a timer); attempts, first back-off and timeout of each send.
+    "SMTP_URL": None,
+    "SMTP_FROM": "keydesk@localhost",
+    "BASE_URL": "",
+    "NOTIFY_INTERVAL": "",
+    "NOTICE_ATTEMPTS": 3,
+    "NOTICE_RETRY_MS": 1000,
+    "NOTICE_TIMEOUT_SECONDS": 10,
 }
 
 class ConfigurationError(ValueError):
@@ -37,7 +48,7 @@ class ConfigurationError(ValueError):
 
 
 _INT_SETTINGS = {"PROXY_HOPS", "LAST_USED_FLUSH_SECONDS", "BASIC_AUTH_CACHE_SECONDS", "MAX_REQUEST_BYTES",
-                 "SESSION_IDLE_MINUTES"}
+                 "SESSION_IDLE_MINUTES", "NOTICE_ATTEMPTS", "NOTICE_RETRY_MS", "NOTICE_TIMEOUT_SECONDS"}
 _BOOL_SETTINGS = {"SECURE_COOKIES"}
 
 

@@ -13,7 +13,7 @@ from playwright.sync_api import Page, expect
 
 from tests.conftest import ELASTIC_PASSWORD, USER_PASSWORD
 from webapp.clock import now_ms
-from webapp.model import ApiKey, User
+from webapp.model import ApiKey, NoticeDelivery, User
 from webapp.model.db import database
 from webapp.services.access.authentication import subject_for_user
 from webapp.services.access.proxy_roles import mapped_proxy_subject
@@ -21,8 +21,9 @@ from webapp.services.access.system import system_subject
 from webapp.services.admin import license, role_mappings, roles
 from webapp.services.admin.users import create_native_user
 from webapp.services.api_keys import commands as api_keys
-from webapp.services.api_keys import rotation
+from webapp.services.api_keys import rotation, usage_counts
 from webapp.services.audit import trail as audit
+from webapp.services.notices import deliveries, preferences
 
 DAY_MS = 24 * 60 * 60 * 1000
 LONG_NAME = "nightly-backup-uploader-for-the-eu-west-object-store-with-a-very-long-descriptive-name"
@@ -30,7 +31,10 @@ LONG_NAME = "nightly-backup-uploader-for-the-eu-west-object-store-with-a-very-lo
 DEMO_ROLES = {
     "deployer": {"description": "Deploys services and manages its own API keys",
                  "cluster": ["manage_own_api_key", "monitor"],
-                 "indices": [{"names": ["deploy-*"], "privileges": ["read", "write"]}]},
+                 "indices": [{"names": ["deploy-*"], "privileges": ["read", "write"]}],
+                 "applications": [{"application": "kibana-.kibana",
+                                   "privileges": ["feature_discover.read", "feature_dashboard.all"],
+                                   "resources": ["space:default", "space:deployments"]}]},
     "log_shipper": {"description": "Ships logs with keys of its own",
                     "cluster": ["manage_own_api_key"],
                     "indices": [{"names": ["logs-*", "metrics-*"], "privileges": ["create_doc", "auto_configure"]}]},
@@ -106,7 +110,24 @@ def seed_demo():
     for name, body in DEMO_MAPPINGS.items():
         role_mappings.put_role_mapping(admin, name, body)
     mapped_proxy_subject("erin", ["ops", "staff"], ["api_key_user"])  # a proxy-realm user the mappings gave roles
+    seed_usage(ApiKey.get(ApiKey.name == "deploy-staging").id, now)
     audit.record(None, "login", target_type="user", target_id="mallory", outcome="failure", address="203.0.113.9")
+
+
+def seed_usage(key_id, now):
+    """A month of requests for one key, as verification counts them: a few hundred a day, more on weekdays,
+    spread over 12 client addresses (the details show the 10 seen most recently)."""
+    tally = usage_counts.UsageTally()
+    for hour in range(30 * 24):
+        at = now - hour * 3_600_000
+        weekday = (at // DAY_MS + 3) % 7 < 5  # 1970-01-01 was a Thursday
+        busy = 9 <= (at // 3_600_000) % 24 <= 17
+        tally.hours[(key_id, usage_counts.hour_of(at))] = (hour * 7) % 11 + (30 if busy and weekday else 2)
+    for n in range(12):
+        tally.addresses[(key_id, f"10.20.{n}.{n * 7 % 250 + 1}")] = [40 + n * 13, now - n * 5 * 3_600_000]
+    tally.addresses[(key_id, "2001:db8:85a3::8a2e:370:7334")] = [5, now - 90_000]
+    usage_counts.write(tally, now=now)
+    ApiKey.update(last_used=now - 90_000, last_used_address="10.20.0.1").where(ApiKey.id == key_id).execute()
 
 
 def sign_in(page: Page, username="elastic", password=ELASTIC_PASSWORD):
@@ -175,6 +196,38 @@ def key_details(page):
     _open_dialog(page, "API key details")
 
 
+def key_details_usage(page):
+    keys_filled(page)
+    page.get_by_role("link", name="deploy-staging").click()
+    dialog = _open_dialog(page, "API key details")
+    expect(dialog.get_by_role("img", name=re.compile("Requests per day"))).to_be_visible()
+    for summary in ("Requests per day as a table", "Requests per hour as a table"):
+        dialog.get_by_text(summary).click()  # the tables open too, so the checks see them
+    expect(dialog.locator("#usage-hours-table")).to_be_visible()
+    dialog.locator("#key-usage-title").scroll_into_view_if_needed()
+
+
+def key_details_never_used(page):
+    keys_unused(page)
+    page.get_by_role("link", name="filebeat-web-01").click()
+    expect(_open_dialog(page, "API key details").locator("[data-usage-state=never]")).to_contain_text(
+        "Not used for 90 days")
+
+
+def keys_unused(page):
+    keys_filled(page)
+    page.get_by_label("Not used for 90 days").check()
+    expect(page).to_have_url(re.compile(r"unused=1"))
+    expect(page.get_by_role("row", name=re.compile("deploy-prod"))).to_have_count(0)
+    expect(page.get_by_role("button", name="Delete unused keys")).to_be_visible()
+
+
+def keys_delete_unused(page):
+    keys_unused(page)
+    page.get_by_role("button", name="Delete unused keys").click()
+    _open_dialog(page, "Delete 2 unused API keys?")
+
+
 def keys_delete(page):
     keys_filled(page)
     page.get_by_label("Select ci-deploy").check()
@@ -192,6 +245,11 @@ def role_editor(page):
     page.goto("/roles/edit?name=deployer")
     _heading(page, "Edit role")
     expect(page.get_by_label("Role name")).to_have_value("deployer")
+
+
+def role_view(page):
+    page.goto("/roles/edit?name=superuser")  # reserved: the read-only view
+    expect(page.get_by_role("table", name="Application privileges of superuser")).to_be_visible()
 
 
 def role_editor_json(page):
@@ -247,6 +305,49 @@ def user_edit(page):
 def settings_page(page):
     page.goto("/settings/")
     _heading(page, "Settings")
+
+
+NOTICE_DELIVERIES = (  # (key name, hours ago, channel, notice, delivered, status, attempts, error)
+    ("deploy-staging", 1, "email", "before:14d", True, 250, 1, None),
+    ("deploy-staging", 1, "webhook", "before:14d", True, 200, 1, None),
+    ("grafana-dashboards", 2, "webhook", "before:14d", False, 503, 3, "the webhook answered HTTP 503"),
+    ("grafana-dashboards", 2, "email", "before:14d", True, 250, 2, None),
+    ("old-monitoring", 25, "webhook", "expired", True, 204, 1, None),
+    ("old-monitoring", 25, "email", "expired", False, None, 3,
+     "could not reach the mail server: [Errno 111] Connection refused"),
+)
+
+
+def _notice_deliveries():
+    """The demo's expiry notices: a webhook and a few deliveries, delivered and failed (made on first use)."""
+    with database.connection_context():
+        if NoticeDelivery.select().exists():
+            return
+        preferences.update_notice_settings(system_subject(), days="14, 1",
+                                           webhook_url="https://hooks.example.com/keydesk/api-key-expiry")
+        now = now_ms()
+        for name, hours, channel, notice, delivered, status, attempts, error in NOTICE_DELIVERIES:
+            key = ApiKey.get(ApiKey.name == name)
+            target = (User.get((User.username == key.owner_username) & (User.realm == key.owner_realm)).email
+                      or "elastic@example.com") if channel == "email" else preferences.notice_settings().webhook_url
+            deliveries.record_delivery(time=now - hours * 3_600_000, key_id=key.id, key_name=name, channel=channel,
+                                       notice=notice, event="api_key.expired" if notice == "expired" else
+                                       "api_key.expiring", target=target, attempts=attempts, status=status,
+                                       error=error, delivered=delivered)
+
+
+def settings_notices(page):
+    _notice_deliveries()
+    page.goto("/settings/notices")
+    _heading(page, "Expiry notices")
+    expect(page.get_by_role("table", name=re.compile("newest first"))).to_contain_text("HTTP 503")
+
+
+def settings_notices_secret(page):
+    settings_notices(page)
+    page.get_by_role("button", name="Make a new secret").click()
+    expect(page.get_by_label("New webhook secret")).to_be_visible()
+    expect(page.get_by_text("Copy the webhook secret now.")).to_be_visible()
 
 
 def audit_page(page):
@@ -318,6 +419,10 @@ STATES = (
     State("keys-created", keys_created),
     State("key-details", key_details, screenshot=True),
     State("keys-delete", keys_delete),
+    State("key-details-usage", key_details_usage, screenshot=True),
+    State("key-details-never-used", key_details_never_used),
+    State("keys-unused", keys_unused),
+    State("keys-delete-unused", keys_delete_unused),
     State("keys-rotating", keys_rotating, screenshot=True),
     State("key-details-rotated", key_details_rotated, screenshot=True),
     State("key-details-successor", key_details_successor),
@@ -326,6 +431,7 @@ STATES = (
     State("roles", roles_list, screenshot=True),
     State("role-editor", role_editor, screenshot=True),
     State("role-editor-json", role_editor_json),
+    State("role-view", role_view),
     State("role-mappings", role_mappings_list, screenshot=True),
     State("role-mapping-editor", role_mapping_editor, screenshot=True),
     State("role-mapping-editor-json", role_mapping_editor_json),
@@ -335,6 +441,8 @@ STATES = (
     State("user-new", user_new),
     State("user-edit", user_edit),
     State("settings", settings_page, screenshot=True),
+    State("settings-notices", settings_notices, screenshot=True),
+    State("settings-notices-secret", settings_notices_secret),
     State("audit", audit_page, screenshot=True),
     State("account", account_page, screenshot=True),
     State("error-404", not_found),

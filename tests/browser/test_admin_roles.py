@@ -160,7 +160,11 @@ def test_security_viewers_get_read_only_pages(page, login, make_user):
     make_user("bob", ["custom"])
     login("auditor")
     nav = page.get_by_role("navigation", name="Main")
-    expect(nav.get_by_role("link", name="Settings")).to_have_count(0)
+    # Settings holds one page a viewer may read, the expiry notices, and nothing there can be changed.
+    nav.get_by_role("link", name="Settings").click()
+    expect(page.get_by_role("heading", name="Expiry notices", level=1)).to_be_visible()
+    expect(page.get_by_role("button", name="Save notice settings")).to_have_count(0)
+    expect(page.get_by_role("button", name="Make a new secret")).to_have_count(0)
     nav.get_by_role("link", name="Roles").click()
     expect(page.get_by_role("button", name="Create role")).to_have_count(0)
     expect(page.get_by_role("link", name=re.compile(r"^(Edit|Clone|Delete) "))).to_have_count(0)

@@ -65,6 +65,7 @@ def test_search_narrows_the_table_as_you_type_and_the_back_button_restores(page,
 @pytest.mark.parametrize("label, choice, expected", [
     ("Type", "Managed", ["robot"]),
     ("Status", "Expiring within 7 days", ["deploy-staging"]),
+    ("Status", "Expiring within 30 days", ["deploy-staging"]),
     ("Status", "Expired", ["expired-one"]),
     ("Status", "Invalidated", ["revoked-one"]),
 ])

@@ -415,8 +415,10 @@ def test_role_editor_json_view_and_delete_dialog(admin, kind):
     expect(page.get_by_label("Granted fields")).to_have_value(re.compile(re.escape(granted)))
     expect(page.get_by_label("Metadata (JSON)")).to_have_value(
         re.compile(re.escape(_json_text(site.payload("role metadata value", kind)))))
+    expect(page.get_by_label("Application", exact=True)).to_have_value(site.payload("application name", kind))
+    expect(page.get_by_label("Resources", exact=True)).to_have_value(site.payload("application resource", kind))
     kept = json.loads(page.locator("input[name=kept]").get_attribute("value"))
-    assert kept["applications"][0]["application"] == site.payload("application name", kind)
+    assert kept["global"]["profile"]["write"]["applications"] == [site.payload("kept global application", kind)]
     expect(page.locator("#kept-note")).to_be_visible()
     site.clean(f"role editor of the {kind} role")
     site.swap(lambda: page.get_by_role("button", name="Edit as JSON").click(), "/roles/edit")

@@ -3,7 +3,8 @@
 gunicorn with 2 workers on a fresh database (SQLite, or KEYDESK_TEST_DATABASE_URL emptied first), the trial
 license (the x-pack test cluster self-generates one) and the cluster's user `x_pack_rest_user` (a superuser).
 After every test the runner wipes what Elasticsearch's test framework wipes: API keys, users (all but the
-reserved ones and `x_pack_rest_user`) and roles. The run ends with a passed / failed / skipped summary.
+reserved ones and `x_pack_rest_user`), roles, role mappings and application privileges. The run ends with a
+passed / failed / skipped summary.
 """
 
 import collections
@@ -27,11 +28,12 @@ def rest_server(tmp_path_factory):
 
 def _wiper(database_url):
     """Deletes what a test left: every API key, every user but the reserved ones and x_pack_rest_user, every
-    role but the reserved ones. Through the services, as the system, in this process."""
+    role but the reserved ones, every role mapping, every application privilege. Through the services, as the
+    system, in this process."""
     from webapp.model import ApiKey
     from webapp.model.db import database, init_database
     from webapp.services.access.system import system_subject
-    from webapp.services.admin import roles, users
+    from webapp.services.admin import application_privileges, role_mappings, roles, users
 
     def wipe():
         init_database(database_url)
@@ -44,6 +46,10 @@ def _wiper(database_url):
             for name, role in roles.get_roles(system).items():
                 if not (role.get("metadata") or {}).get("_reserved"):
                     roles.delete_role(system, name)
+            for name in role_mappings.get_role_mappings(system):
+                role_mappings.delete_role_mapping(system, name)
+            for application, privileges in application_privileges.get_privileges(system).items():
+                application_privileges.delete_privileges(system, application, list(privileges))
 
     return wipe
 

@@ -19,6 +19,8 @@ from pathlib import Path
 import yaml
 from elasticsearch import ApiError
 
+from webapp.api.cluster import VERSION
+
 YAML_DIR = Path(__file__).parent / "yaml"
 
 # The test cluster's user (Elasticsearch's XPackRestIT signs every request in as it): a superuser.
@@ -51,16 +53,12 @@ class Omit:
     reason: str
 
 
-APP_PRIVILEGES = ("Keydesk has no application privileges API (PUT/GET/DELETE /_security/privilege/<app>); "
-                  "application privileges in role descriptors are stored but not resolved to actions")
 NO_INDICES = "Keydesk has no indices or documents"
 
 # What is skipped, and why. Keys: "dir/file.yml" (every test of the file), "dir/file.yml::test name" (one test),
 # "api:<api name>" (every test that calls it), "dir/file.yml::<section>::<api name>" (one step left out).
 SKIPS = {
     # ---- APIs Keydesk doesn't have
-    "api:security.put_privileges": Skip(APP_PRIVILEGES),
-    "api:security.delete_privileges": Skip(APP_PRIVILEGES),
     "api:security.get_token": Skip("Keydesk has no token service (POST /_security/oauth2/token)"),
     "api:index": Skip(NO_INDICES),
     "api:get": Skip(NO_INDICES),
@@ -76,16 +74,7 @@ SKIPS = {
         "GET /_security/user/_privileges", ("GET", "/_security/user/_privileges", None)),
     "api:security.bulk_put_role": Waits("POST /_security/role", ("POST", "/_security/role", {})),
     "api:security.bulk_delete_role": Waits("DELETE /_security/role", ("DELETE", "/_security/role", {})),
-    # ---- steps left out: they make application privileges only the skipped "has privileges" tests read
-    "api_key/10_basic.yml::setup::security.put_privileges": Omit(APP_PRIVILEGES),
-    "api_key/10_basic.yml::teardown::security.delete_privileges": Omit(APP_PRIVILEGES),
-    "api_key/60_admin_user.yml::setup::security.put_privileges": Omit(APP_PRIVILEGES),
-    "api_key/60_admin_user.yml::teardown::security.delete_privileges": Omit(APP_PRIVILEGES),
     # ---- single tests and files
-    "api_key/10_basic.yml::Test has privileges API for api key": Skip(
-        "checks application privileges by action (data:read/me), which needs the application privileges API"),
-    "api_key/60_admin_user.yml::Test has privileges API for api key": Skip(
-        "checks application privileges by action (data:read/me), which needs the application privileges API"),
     "api_key/11_invalidation.yml::Test invalidate api key by realm name": Skip(
         "Keydesk's realm of native users is named `native`; Elasticsearch's default one is `default_native`"),
     "api_key/21_query_with_aggs.yml": Skip("Keydesk refuses `composite` aggregations in the Query API"),
@@ -276,9 +265,22 @@ def _skip_section_reason(step):
         missing = _missing_features(spec, "test_runner_features")
         if missing:
             return missing
-        if spec.get("cluster_features"):
-            return f"requires cluster features {spec['cluster_features']} that Keydesk doesn't report"
+        features = spec.get("cluster_features") or []
+        features = [features] if isinstance(features, str) else features
+        unreported = [feature for feature in features if not _version_feature_holds(feature)]
+        if unreported:
+            return f"requires cluster features {unreported} that Keydesk doesn't report"
     return None
+
+
+def _version_feature_holds(feature):
+    """`gte_vX.Y.Z`, the feature every cluster of version X.Y.Z or later reports: it holds when the Elasticsearch
+    version Keydesk follows (what `GET /` reports) is at least that one."""
+    found = re.fullmatch(r"gte_v(\d+)\.(\d+)\.(\d+)", str(feature))
+    if not found:
+        return False
+    followed = tuple(int(part) for part in VERSION["number"].split("."))
+    return tuple(int(part) for part in found.groups()) <= followed
 
 
 def skip_reason(relative, name, missing_endpoints):
@@ -389,8 +391,10 @@ class Runner:
         arguments = stash.replace(arguments)
         if isinstance(arguments.get("body"), str):
             arguments["body"] = stash.replace(json.loads(arguments["body"]))
+        # A null argument is one not given (`username: null`): the client's parameters all default to None, and
+        # an API whose specification has no such parameter (get_user_privileges) takes none.
         arguments = {("from_" if key == "from" else "global_" if key == "global" else key): value
-                     for key, value in arguments.items()}
+                     for key, value in arguments.items() if value is not None}
         client = self.client
         if headers:
             client = client.options(headers={key: str(value) for key, value in headers.items()})

@@ -132,7 +132,7 @@ def test_privileges_merge_the_roles_of_a_user(client, db, make_user):
         "global": [{"application": {"manage": {"applications": ["kibana"]}}}],
         "indices": [{"names": ["logs-*"], "privileges": ["read", "write"],
                      "field_security": [{"grant": ["*"], "except": ["secret"]},
-                                        {"grant": ["@timestamp", "message"]}],
+                                        {"grant": ["message", "@timestamp"]}],  # as the role gave them
                      "query": ['{"term":{"team":"ops"}}', '{"term":{"team":"dev"}}'],
                      "allow_restricted_indices": False}],
         "applications": [{"application": "kibana", "privileges": ["read"], "resources": ["*"]}],

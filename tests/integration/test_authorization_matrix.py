@@ -106,6 +106,9 @@ ROUTES = {
     ("/settings/", "GET"): HTML_SECURITY_ADMIN,
     ("/settings/license", "POST"): HTML_SECURITY_ADMIN,
     ("/settings/api-keys", "POST"): HTML_SECURITY_ADMIN,
+    ("/settings/notices", "GET"): HTML_SECURITY_READ,  # read_security sees it read-only, without the secret
+    ("/settings/notices", "POST"): HTML_SECURITY_ADMIN,
+    ("/settings/notices/secret", "POST"): HTML_SECURITY_ADMIN,
     ("/audit/", "GET"): HTML_SECURITY_READ,
     ("/audit/export.csv", "GET"): HTML_SECURITY_READ,
     ("/audit/export.jsonl", "GET"): HTML_SECURITY_READ,
@@ -126,8 +129,13 @@ ROUTES = {
     ("/_license/start_trial", "POST"): API_SUPERUSER,
     ("/_keydesk/api_key/<key_id>/_rotate", "POST"): API_OWN_KEYS,  # the update rule (a key gets a 400)
     ("/_keydesk/api_key/<key_id>", "GET"): API_OWN_KEYS,  # the Get API's visibility
+    ("/_keydesk/api_key/<key_id>/_usage", "GET"): API_OWN_KEYS,  # the same visibility
     ("/_keydesk/api_key/<key_id>/_rate_limit", "PUT"): API_OWN_KEYS,  # the update rule (a key gets a 400)
     ("/_keydesk/api_key/<key_id>/_rate_limit", "DELETE"): API_OWN_KEYS,
+    ("/_keydesk/notices", "GET"): API_SECURITY_READ,  # read_security, as the Settings page
+    ("/_keydesk/notices", "PUT"): API_SUPERUSER,  # manage_security
+    ("/_keydesk/notices", "POST"): API_SUPERUSER,
+    ("/_keydesk/notices/_webhook_secret", "POST"): API_SUPERUSER,
     ("/_xpack", "GET"): API_SUPERUSER,  # monitor
     ("/_cluster/health", "GET"): API_SUPERUSER,
     ("/_cluster/health/<index>", "GET"): API_SUPERUSER,
@@ -144,6 +152,13 @@ ROUTES = {
     ("/_security/role/<name>", "PUT"): API_SUPERUSER,
     ("/_security/role/<name>", "POST"): API_SUPERUSER,
     ("/_security/role/<name>", "DELETE"): API_SUPERUSER,
+    ("/_security/privilege", "PUT"): API_SUPERUSER,  # manage_security, or application.manage for the apps
+    ("/_security/privilege", "POST"): API_SUPERUSER,
+    ("/_security/privilege", "GET"): API_SECURITY_READ,
+    ("/_security/privilege/<application>", "GET"): API_SECURITY_READ,
+    ("/_security/privilege/<application>/<names>", "GET"): API_SECURITY_READ,
+    ("/_security/privilege/<application>/<names>", "DELETE"): API_SUPERUSER,
+    ("/_security/privilege/<applications>/_clear_cache", "POST"): API_SUPERUSER,
     ("/_security/role_mapping", "GET"): API_SECURITY_READ,
     ("/_security/role_mapping/<names>", "GET"): API_SECURITY_READ,
     ("/_security/role_mapping/<name>", "PUT"): API_SUPERUSER,
@@ -167,8 +182,9 @@ ROUTES = {
     ("/_security/user/<username>/_enable", "POST"): API_SUPERUSER,
     ("/_security/user/<username>/_disable", "PUT"): API_SUPERUSER,
     ("/_security/user/<username>/_disable", "POST"): API_SUPERUSER,
-    # Unknown paths under the API prefixes: ES's "no handler found" answer, whoever asks.
-    **{(rule, method): PUBLIC for rule in ("/_security", "/_security/<path:rest>", "/_license/<path:rest>",
+    # Unknown paths under the API prefixes: ES's "no handler found" answer, once the credentials authenticate
+    # (ES authenticates before it routes; webapp/api/off_route.py).
+    **{(rule, method): API_ANY for rule in ("/_security", "/_security/<path:rest>", "/_license/<path:rest>",
                                            "/_cluster/<path:rest>", "/_xpack/<path:rest>", "/_keydesk/<path:rest>")
        for method in ("GET", "POST", "PUT", "DELETE", "PATCH")},
 }
@@ -184,6 +200,8 @@ BODIES = {
     ("/_security/_query/role", "POST"): {"size": 1},
     ("/_security/api_key/<key_id>", "PUT"): {"metadata": {"a": 1}},
     ("/_keydesk/api_key/<key_id>/_rate_limit", "PUT"): {"rate_limit": {"requests": 10, "per": "1m"}},
+    ("/_keydesk/notices", "PUT"): {"days_before": [14, 1]},
+    ("/_keydesk/notices", "POST"): {"days_before": [14, 1]},
     ("/_security/api_key/_bulk_update", "POST"): {"ids": ["AAAAAAAAAAAAAAAAAAAA"]},
     ("/_security/api_key/grant", "POST"): {"grant_type": "password", "username": "elastic",
                                            "password": ELASTIC_PASSWORD, "api_key": {"name": "m"}},
@@ -195,6 +213,8 @@ BODIES = {
     ("/_security/role", "POST"): {"roles": {"matrix-role": {"cluster": []}}},
     ("/_security/role", "DELETE"): {"names": ["no-such-role"]},
     ("/_security/role/<name>", "POST"): {"cluster": []},
+    ("/_security/privilege", "PUT"): {"matrix-app": {"read": {"actions": ["data:read/*"]}}},
+    ("/_security/privilege", "POST"): {"matrix-app": {"read": {"actions": ["data:read/*"]}}},
     ("/_security/role_mapping/<name>", "PUT"): {"enabled": True, "roles": ["r"], "rules": {"any": []}},
     ("/_security/role_mapping/<name>", "POST"): {"enabled": True, "roles": ["r"], "rules": {"any": []}},
     ("/_security/user/<username>", "PUT"): {"password": "matrix-password", "roles": []},

@@ -59,7 +59,9 @@ KEY_FIELDS = ("name", "type", "control", "role_descriptors", "access", "expires"
 ROW_FIELDS = ("names", "privileges", "privileges_other", "grant", "except", "query", "allow_restricted")
 ROLE_FIELDS = ("name", "description", "cluster", "cluster_other", "run_as", "metadata", "index_rows", "mode",
                "descriptor_json", "kept", "intent", "confirm_lockout",
-               *(f"indices-{row}-{field}" for row in (0, 1) for field in ROW_FIELDS), "indices-99-names")
+               *(f"indices-{row}-{field}" for row in (0, 1) for field in ROW_FIELDS), "indices-99-names",
+               "application_rows", *(f"applications-{row}-{field}" for row in (0, 1)
+                                     for field in ("application", "privileges", "resources")))
 # Text areas and hidden fields that hold JSON: they get JSON (whole, cut short, nested deep) more often.
 JSON_FIELDS = ("role_descriptors", "access", "metadata", "descriptor_json", "mapping_json", "kept",
                "indices-0-query", "indices-1-query")
@@ -76,7 +78,7 @@ POST_FIELDS = {
     "account.sign_out_everywhere": (),
     "keys.create": KEY_FIELDS,
     "keys.update": KEY_FIELDS,
-    "keys.delete": ("ids", "one", "confirmed", "return_to"),
+    "keys.delete": ("ids", "one", "confirmed", "return_to", "unused"),
     "keys.rotate": ("grace_period",),
     "keys.rotate_many": ("ids", "confirmed", "return_to", "grace_period"),
     "roles.create": ROLE_FIELDS,
@@ -92,15 +94,17 @@ POST_FIELDS = {
     "users.delete": ("username", "realm", "next"),
     "settings.set_license": ("level",),
     "settings.update_api_keys": ("enabled", "retention"),
+    "settings.update_notices": ("days", "webhook_url", "webhook_secret"),
+    "settings.replace_webhook_secret": (),
 }
 
 # Query parameters of every HTML route (POST routes that name their object in the query string included).
 QUERY_PARAMS = {
     "auth.index": (), "auth.login": ("next",), "auth.logout": (), "account.index": (),
     "account.change_password": (), "account.sign_out_everywhere": (),
-    "keys.index": ("q", "type", "status", "sort", "dir", "size", "owner", "after", "before"),
+    "keys.index": ("q", "type", "status", "sort", "dir", "size", "owner", "after", "before", "unused"),
     "keys.new": (), "keys.create": (), "keys.show": (), "keys.update": (), "keys.delete": (),
-    "keys.confirm_delete": ("one", "ids"), "keys.expiry": ("days",),
+    "keys.confirm_delete": ("one", "ids", "unused", "q", "type", "status", "owner"), "keys.expiry": ("days",),
     "keys.rotate": (), "keys.rotate_many": (), "keys.confirm_rotate": ("ids",),
     "roles.index": ("search", "reserved", "sort", "order", "page", "size"),
     "roles.create_form": ("clone",), "roles.create": (), "roles.edit": ("name",), "roles.update": ("name",),
@@ -112,6 +116,7 @@ QUERY_PARAMS = {
     "users.edit": USER_QUERY, "users.update": USER_QUERY, "users.set_enabled": USER_QUERY,
     "users.reset_password": USER_QUERY, "users.confirm_delete": (*USER_QUERY, "next"), "users.delete": (),
     "settings.index": (), "settings.set_license": (), "settings.update_api_keys": (),
+    "settings.notices": (), "settings.update_notices": (), "settings.replace_webhook_secret": (),
     "audit.index": AUDIT_QUERY, "audit.export_csv": AUDIT_QUERY, "audit.export_jsonl": AUDIT_QUERY,
 }
 
@@ -122,6 +127,7 @@ GET_ENDPOINTS = ("account.index", "audit.export_csv", "audit.export_jsonl", "aud
                  "role_mappings.confirm_delete", "role_mappings.create_form", "role_mappings.edit",
                  "role_mappings.index",
                  "roles.confirm_delete", "roles.create_form", "roles.edit", "roles.index", "settings.index",
+                 "settings.notices",
                  "users.confirm_delete", "users.create_form", "users.edit", "users.index", "users.reset_password")
 SKIPPED_ENDPOINTS = ("static", "auth.healthz")
 STATE_CHANGING = ("POST", "PUT", "PATCH", "DELETE")
@@ -200,14 +206,18 @@ PLAUSIBLE = {
     "type": ["rest", "cross_cluster"], "control": ["1"], "expires": ["1"], "add_metadata": ["1"],
     "limit_rate": ["1"], "rate_requests": ["1", "100", "1000000", "1000001", "0"],
     "rate_per": ["1s", "1m", "1d", "2d", "0s", "1ms"],
-    "days": ["1", "30", "36500", "36501"], "confirmed": ["1"], "mode": ["form", "json"],
+    "days": ["1", "30", "36500", "36501", "14, 1", "366", "1 2 3 4 5 6"], "confirmed": ["1"], "mode": ["form", "json"],
     "intent": ["save", "add-index", "remove-index-0", "remove-index-1", "remove-index-99999999999999999999",
+               "add-application", "remove-application-0", "remove-application-99999999999999999999",
                "to-json", "to-form", "add-rule", "remove-rule-0", "remove-rule-99999999999999999999"],
     "rule_rows": ["0", "1", "2", "100", "101", "-1"], "match": ["any", "all", "nope"],
     "field_0": ["groups", "username", "metadata.x", "nope"],
-    "index_rows": ["0", "1", "2", "100", "101", "-1"], "level": ["basic", "trial", "enterprise"],
+    "index_rows": ["0", "1", "2", "100", "101", "-1"], "application_rows": ["0", "1", "2", "100", "101", "-1"],
+    "level": ["basic", "trial", "enterprise"],
     "enabled": ["true", "false", "on"], "confirm_lockout": ["on"], "realm": ["native", "reserved", "proxy"],
     "retention": ["7d", "0d", "1h", "36500d", "99999999d", "-1d", "7 d"],
+    "webhook_url": ["https://hooks.example.test/k", "http://127.0.0.1:9/x", "ftp://x", "https://u:p@h/", ""],
+    "webhook_secret": ["a-long-enough-webhook-secret", "short", ""],
     "cluster": ["all", "monitor", "manage_security", "manage_own_api_key", "nope"],
     "status": ["active", "expired", "invalidated", "all"], "sort": ["name", "created", "users", "owner", "nope"],
     "dir": ["asc", "desc"], "order": ["asc", "desc"], "reserved": ["show", "hide"],

@@ -37,7 +37,7 @@ def subjects(db, make_user, subject_of):
 
 @pytest.mark.parametrize("arguments, field, message", [
     ({"type": "robot"}, "type", "Choose Personal, Cross-cluster or Managed."),
-    ({"status": "asleep"}, "status", "Choose Active, Expiring within 7 days or Expired."),
+    ({"status": "asleep"}, "status", "Choose Active, Expiring within 7 days, Expiring within 30 days or Expired."),
     ({"owners": ["alice"]}, "owner", '"alice" is not an owner; owners are written username@realm.'),
     ({"sort": "colour"}, "sort", "The list can't be sorted that way."),
     ({"sort": "name", "direction": "up"}, "sort", "The list can be sorted ascending (asc) or descending (desc) only."),
@@ -135,6 +135,7 @@ def fleet(subjects):
     ({"type": "managed"}, {"robot"}),
     ({"status": "active"}, {"Deploy-Prod", "deploy-staging", "metrics", "robot", "remote"}),
     ({"status": "expiring"}, {"deploy-staging"}),
+    ({"status": "expiring-30d"}, {"deploy-staging", "metrics"}),
     ({"status": "expired"}, {"old"}),
     ({"status": "invalidated"}, {"gone"}),
     ({"owners": ["bob@native"]}, {"deploy-staging", "metrics"}),
@@ -146,6 +147,9 @@ def fleet(subjects):
     ({"q": "owner:bob@native deploy"}, {"deploy-staging"}),
     ({"q": "type:managed"}, {"robot"}),
     ({"q": "status:expiring", "status": "active"}, {"deploy-staging"}),
+    ({"q": "status:expiring-30d", "status": "active"}, {"deploy-staging", "metrics"}),
+    ({"q": "status:expiring-30d", "status": "expiring"}, {"deploy-staging"}),
+    ({"q": "status:expiring-30d", "status": "expired"}, set()),
     ({"q": "type:managed", "type": "personal"}, set()),
     ({"q": "nothing-like-this"}, set()),
     ({"q": "de"}, {"Deploy-Prod", "deploy-staging"}),  # a two-letter word is searched like a longer one

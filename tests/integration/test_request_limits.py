@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 
 import pytest
 from flask import Flask
+from peewee import CompositeKey
 
 from tests.conftest import ELASTIC_PASSWORD, basic_header, count
 from tests.integration.test_roles_pages import sign_in
@@ -52,7 +53,9 @@ def snapshot(include_audit=True):
                 continue  # throttling counts failures: a refused request leaves no other trace
             columns = [field for field in model._meta.sorted_fields if field.name not in IGNORED_COLUMNS
                        and (model is not AuditEvent or field.name in AUDIT_COLUMNS)]
-            rows = model.select(*columns).order_by(*[model._meta.primary_key]).tuples()
+            key = model._meta.primary_key
+            order = [model._meta.fields[name] for name in key.field_names] if isinstance(key, CompositeKey) else [key]
+            rows = model.select(*columns).order_by(*order).tuples()
             state[model.__name__] = [tuple(json.dumps(v, sort_keys=True) if isinstance(v, (dict, list)) else v
                                            for v in row) for row in rows]
     return state

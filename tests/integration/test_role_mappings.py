@@ -59,8 +59,10 @@ def test_api_lifecycle(call, make_user):
     ({"enabled": True, "role_templates": [{"template": {"source": "{{#groups}}x{{/groups}}"}}],
       "rules": {"field": {"username": "*"}}}, "action_request_validation_exception",
      "role template tag [{{#groups}}] is not supported"),
-    ({"enabled": "yes", "roles": "a", "rules": {"nope": 1}}, "action_request_validation_exception",
-     "3: failed to parse rules expression: unknown rule [nope]"),
+    ({"enabled": "yes", "roles": "a", "rules": {"any": []}}, "action_request_validation_exception",
+     "2: role-mapping [roles] must be an array of role names;"),
+    ({"enabled": "yes", "roles": "a", "rules": {"nope": 1}}, "parsing_exception",
+     "[role-mapping] failed to parse field [rules]"),
     ([1], "parse_exception", "the body must be an object"),
     ({"enabled": True, "roles": ["\ud800"], "rules": {"any": []}}, "illegal_argument_exception",
      "unpaired surrogate"),
@@ -69,6 +71,22 @@ def test_api_refusals_use_elasticsearchs_envelope(call, body, type_, reason):
     status, answer = call("PUT", "/_security/role_mapping/m", ELASTIC, body)
     assert status == 400 and answer["error"]["type"] == type_ and reason in answer["error"]["reason"]
     assert answer["error"]["root_cause"][0]["type"] == type_
+    assert call("GET", "/_security/role_mapping/m", ELASTIC) == (404, {})
+
+
+def test_a_bad_rule_is_a_parsing_exception_caused_by_the_rules_message(call):
+    """Elasticsearch's expression parser fails inside the body's parser: the answer is about the field, and the
+    rule's own message is the innermost cause."""
+    body = {"enabled": True, "roles": ["a"], "rules": {"all": [{"field": {"username": "*"}}, {"every": []}]}}
+    status, answer = call("PUT", "/_security/role_mapping/m", ELASTIC, body)
+    assert status == 400 and answer["status"] == 400
+    error = answer["error"]
+    assert (error["type"], error["reason"]) == ("parsing_exception", "[role-mapping] failed to parse field [rules]")
+    assert error["root_cause"] == [{"type": "parsing_exception", "reason": error["reason"]}]
+    assert error["caused_by"]["type"] == "x_content_parse_exception"
+    assert error["caused_by"]["caused_by"] == {
+        "type": "parse_exception",
+        "reason": "failed to parse rules expression: unknown rule [every], expected one of [any, all, field, except]"}
     assert call("GET", "/_security/role_mapping/m", ELASTIC) == (404, {})
 
 

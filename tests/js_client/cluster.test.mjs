@@ -48,7 +48,7 @@ test('security.getUserPrivileges', async () => {
   assert.deepEqual(await elastic.security.getUserPrivileges(), {
     cluster: ['all'], global: [],
     indices: [{ names: ['*'], privileges: ['all'], allow_restricted_indices: true }],
-    applications: [], run_as: ['*']
+    applications: [{ application: '*', privileges: ['*'], resources: ['*'] }], run_as: ['*']
   })
   assert.deepEqual((await monitor.client.security.getUserPrivileges()).cluster, ['monitor'])
   assert.deepEqual(await nobody.client.security.getUserPrivileges(),

@@ -8,6 +8,7 @@ from webapp.security.descriptors.roles import DescriptorError, parse_role_descri
 from webapp.security.permissions import (
     LimitedPermission,
     Permission,
+    StoredPrivileges,
     effective_key_permission,
     has_privileges,
     is_restricted_index,
@@ -200,11 +201,15 @@ def test_run_as_and_applications():
     }])])
     assert permission.check_run_as("svc-ingest") and permission.check_run_as("bob")
     assert not permission.check_run_as("alice") and not permission.check_run_as(None)
-    assert permission.check_application("kibana-.kibana", "read", "space:default")
-    assert permission.check_application("kibana-.kibana", "feature_discover.all", "space:ops")
-    assert not permission.check_application("kibana-.kibana", "all", "space:default")
-    assert not permission.check_application("other", "read", "space:default")
-    assert not permission.check_application("kibana-.kibana", "read", "space:*")
+    # Privilege names stand for their stored actions (tests/unit/test_application_permission.py has the rules).
+    stored = StoredPrivileges(actions={"kibana-.kibana": {"read": ["feature_x/read"], "all": ["*"]}},
+                              defined_by={"read": frozenset({"kibana-.kibana"})})
+    assert permission.check_application("kibana-.kibana", "read", "space:default", stored)
+    assert permission.check_application("kibana-.kibana", "feature_discover/all", "space:ops", stored)
+    assert not permission.check_application("kibana-.kibana", "all", "space:default", stored)
+    assert not permission.check_application("other", "read", "space:default", stored)
+    assert not permission.check_application("kibana-.kibana", "read", "space:*", stored)
+    assert not permission.check_application("kibana-.kibana", "read", "space:default")  # nothing stored
 
 
 # ---------------------------------------------------------------- _has_privileges

@@ -11,6 +11,7 @@ from tests.conftest import count
 from webapp.security.descriptors.roles import parse_role_descriptor
 from webapp.security.privileges import CLUSTER_PRIVILEGES, INDEX_PRIVILEGES
 from webapp.services.admin import role_forms
+from webapp.services.admin.role_form_applications import ApplicationRow
 from webapp.services.admin.role_forms import FormProblems, IndexRow, RoleForm
 
 # ---------------------------------------------------------------- generated role descriptors
@@ -38,6 +39,14 @@ def index_entries(draw):
 
 
 @st.composite
+def application_entries(draw):
+    return {"application": draw(st.sampled_from(["kibana-.kibana", "myapp", "app-*", "*", "team_a"])),
+            "privileges": draw(st.lists(st.sampled_from(["read", "all", "feature_x.all", "data:read/*", "*"]),
+                                        min_size=1, max_size=3, unique=True)),
+            "resources": draw(st.lists(_word | st.just("space:my space"), min_size=1, max_size=3, unique=True))}
+
+
+@st.composite
 def descriptors(draw):
     body = {
         "cluster": draw(st.lists(st.sampled_from(CLUSTER_PRIVILEGES) | st.just("cluster:monitor/main"),
@@ -50,8 +59,7 @@ def descriptors(draw):
     if draw(st.booleans()):
         body["description"] = draw(st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=0x2FF)
                                            | st.just("\n"), min_size=1, max_size=40))
-    if draw(st.booleans()):
-        body["applications"] = [{"application": "kibana-.kibana", "privileges": ["read"], "resources": ["*"]}]
+    body["applications"] = draw(st.lists(application_entries(), max_size=3))
     return parse_role_descriptor("generated", body)
 
 
@@ -59,7 +67,12 @@ def posted(form):
     """The fields a browser posts for `form`, built as templates/roles/_editor.html lays them out."""
     fields = MultiDict({"name": form.name, "description": form.description, "run_as": form.run_as,
                         "metadata": form.metadata, "kept": json.dumps(form.kept), "mode": form.mode,
-                        "index_rows": str(len(form.indices)), "descriptor_json": form.json})
+                        "index_rows": str(len(form.indices)), "descriptor_json": form.json,
+                        "application_rows": str(len(form.applications))})
+    for number, row in enumerate(form.applications):
+        prefix = f"applications-{number}-"
+        fields.update({prefix + "application": row.application, prefix + "privileges": row.privileges,
+                       prefix + "resources": row.resources})
     for name, checked, _, _ in role_forms.cluster_choices(form.cluster):
         if checked:
             fields.add("cluster", name)
@@ -190,7 +203,9 @@ def test_field_security_problems_sit_beside_the_row():
 @pytest.mark.parametrize("path, field", [
     ("indices[3].names", "indices-3-names"), ("indices[0].privileges", "indices-0-privileges"),
     ("indices[1].allow_restricted_indices", "indices-1-allow_restricted"), ("indices[2]", "indices-2-names"),
-    ("run_as", "run_as"), ("applications[0].resources", "kept"), ("remote_indices[0].clusters", "kept"),
+    ("run_as", "run_as"), ("applications[0].resources", "applications-0-resources"),
+        ("applications[2].application", "applications-2-application"),
+        ("applications[1]", "applications-1-application"), ("remote_indices[0].clusters", "kept"),
     (None, "general"),
 ])
 def test_elasticsearch_field_paths_map_to_form_fields(path, field):
@@ -203,7 +218,8 @@ def test_parts_without_inputs_travel_through_the_form_unchanged():
         "remote_indices": [{"clusters": ["eu-*"], "names": ["logs"], "privileges": ["read"]}],
         "global": {"profile": {"write": {"applications": ["kibana"]}}}})
     form = role_forms.form_from_descriptor("r", descriptor)
-    assert set(form.kept) == {"applications", "remote_indices", "global"}
+    assert set(form.kept) == {"remote_indices", "global"}
+    assert form.applications == [ApplicationRow(application="app", privileges="read", resources="*")]
     again = role_forms.form_from_fields(posted(form))
     assert role_forms.check("r", role_forms.form_body(again)) == descriptor
 
@@ -254,5 +270,56 @@ def test_validated_body_reports_the_name_even_when_the_rest_cant_be_read():
         role_forms.validated_body(form)
     assert set(caught.value.fields) == {"name", "metadata", "indices-0-privileges"}
     assert role_forms.validated_body(RoleForm(name="ok", cluster=["monitor"])) == {
-        "cluster": ["monitor"], "indices": [], "run_as": [], "metadata": {}}
+        "cluster": ["monitor"], "indices": [], "applications": [], "run_as": [], "metadata": {}}
     assert role_forms.validated_body(RoleForm(name=""), check_name=False)["cluster"] == []
+
+
+# ---------------------------------------------------------------- application privilege rows
+def test_application_rows_become_entries_and_blank_rows_are_dropped():
+    form = RoleForm(name="r", applications=[
+        ApplicationRow(), ApplicationRow(application=" myapp ", privileges="read, write\ndata:read/*, read",
+                                         resources="doc/1, my doc\nspace:*"), ApplicationRow(" ", "", " ")])
+    body = role_forms.form_body(form)
+    assert body["applications"] == [{"application": "myapp", "privileges": ["read", "write", "data:read/*"],
+                                     "resources": ["doc/1", "my doc", "space:*"]}]
+    assert len(form.applications) == 1  # the rows left are the entries, so messages land beside their row
+
+
+def test_application_rows_missing_parts_are_marked_beside_their_fields():
+    form = RoleForm(name="r", applications=[ApplicationRow(application="myapp"), ApplicationRow(resources="*")])
+    with pytest.raises(FormProblems) as caught:
+        role_forms.validated_body(form)
+    assert set(caught.value.fields) == {"applications-0-privileges", "applications-0-resources",
+                                        "applications-1-application", "applications-1-privileges"}
+
+
+def test_elasticsearch_refusals_of_application_rows_land_beside_the_row():
+    form = RoleForm(name="r", applications=[
+        ApplicationRow(application="myapp", privileges="read", resources="*"),
+        ApplicationRow(application="a*b", privileges="read", resources="*")])
+    with pytest.raises(FormProblems) as caught:
+        role_forms.validated_body(form)
+    assert caught.value.fields == {
+        "applications-1-application": "Application name patterns only support trailing wildcards (found 'a*b')"}
+
+
+def test_application_rows_round_trip_through_posted_fields():
+    descriptor = parse_role_descriptor("r", {"applications": [
+        {"application": "kibana-*", "privileges": ["feature_discover.all", "space_read"],
+         "resources": ["space:default", "space:ops"]}]})
+    form = role_forms.form_from_descriptor("r", descriptor)
+    assert form.representable and form.applications == [ApplicationRow(
+        "kibana-*", "feature_discover.all, space_read", "space:default, space:ops")]
+    again = role_forms.form_from_fields(posted(form))
+    assert role_forms.check("r", role_forms.form_body(again)) == descriptor
+
+
+@pytest.mark.parametrize("entry", [
+    {"application": "myapp", "privileges": ["read"], "resources": ["a,b"]},
+    {"application": "myapp", "privileges": ["read"], "resources": []},
+    {"application": "myapp", "privileges": [], "resources": ["*"]},
+    {"application": "myapp", "privileges": ["read", "read"], "resources": ["*"]},
+])
+def test_application_entries_the_form_cant_show_send_the_editor_to_json(entry):
+    descriptor = parse_role_descriptor("r", {"applications": [entry]}, validate=False)
+    assert not role_forms.form_from_descriptor("r", descriptor).representable

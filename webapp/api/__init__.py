@@ -5,11 +5,15 @@ The routes live in the modules below and register on the blueprint (api.blueprin
 """
 
 from webapp.api import (  # noqa: F401  (routes register on bp)
+    application_privileges,
     cluster,
     keydesk,
     keydesk_limits,
+    keydesk_notices,
+    keydesk_usage,
     keys,
     license,
+    off_route,
     privileges,
     queries,
     role_mappings,

@@ -3,7 +3,7 @@
 from flask import Blueprint, request
 
 from webapp.api import negotiation
-from webapp.web.root import elasticsearch_at_root
+from webapp.web.root import elasticsearch_at_root, elasticsearch_off_route
 
 bp = Blueprint("api", __name__)
 
@@ -24,9 +24,9 @@ def _product_header(response):
 
 @bp.after_app_request
 def _root_answers(response):
-    """`/` belongs to the pages (pages/auth.py) but answers Elasticsearch clients too: their answers (errors
-    included) get what every API answer gets."""
-    if request.blueprint != "api" and elasticsearch_at_root():
+    """`/` belongs to the pages (pages/auth.py) but answers Elasticsearch clients too, as do paths no route
+    serves (api/off_route.py): their answers (errors included) get what every API answer gets."""
+    if request.blueprint != "api" and (elasticsearch_at_root() or elasticsearch_off_route()):
         response.vary.update(("Accept", "Authorization"))
         return _product_header(response)
     return response

@@ -49,6 +49,12 @@ def node_id() -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+def cache_cleared() -> dict:
+    """The answer of Elasticsearch's `_clear_cache` endpoints for this one node: {_nodes, cluster_name, nodes}."""
+    return {"_nodes": {"total": 1, "successful": 1, "failed": 0}, "cluster_name": CLUSTER_NAME,
+            "nodes": {node_id(): {"name": node_name()}}}
+
+
 # ---- GET / --------------------------------------------------------------------------------------------
 
 @requires(*privileges.MONITOR, action=privileges.MAIN_INFO)

@@ -3,7 +3,7 @@
 from flask import current_app, request
 from werkzeug.routing import Map, Rule
 
-from webapp.api import cluster
+from webapp.api import cluster, off_route
 from webapp.api.blueprint import bp
 from webapp.api.negotiation import answer
 from webapp.api.parsing import bad_request, check_params, list_param
@@ -103,8 +103,7 @@ def clear_api_key_cache(ids):
     check_params()
     if not list_param(ids):
         raise bad_request("the API key ids to clear from the cache must not be empty")
-    return answer({"_nodes": {"total": 1, "successful": 1, "failed": 0}, "cluster_name": cluster.CLUSTER_NAME,
-                   "nodes": {cluster.node_id(): {"name": cluster.node_name()}}})
+    return answer(cluster.cache_cleared())
 
 
 def _allowed_methods(path):
@@ -124,10 +123,7 @@ def _allowed_methods(path):
 @bp.route("/_security/<path:rest>", methods=ALL_METHODS)
 @bp.route("/_security", methods=ALL_METHODS)
 def no_handler(rest=None):
-    """ES's answers for a path it doesn't serve (400) or a method the path doesn't take (405)."""
-    allowed = _allowed_methods(request.path)
-    if allowed:
-        raise DomainError(f"Incorrect HTTP method for uri [{request.full_path.rstrip('?')}] and method "
-                          f"[{request.method}], allowed: [{', '.join(allowed)}]", status=405,
-                          header={"Allow": ", ".join(allowed)})
-    raise bad_request(f"no handler found for uri [{request.full_path.rstrip('?')}] and method [{request.method}]")
+    """ES's answers for a path it doesn't serve (400) or a method the path doesn't take (405), once the
+    credentials authenticate (401 before that, as in ES: api.off_route)."""
+    off_route.authenticate_first()
+    raise off_route.refusal(_allowed_methods(request.path))

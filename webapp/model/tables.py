@@ -6,6 +6,7 @@ from peewee import (
     BigIntegerField,
     BooleanField,
     CharField,
+    CompositeKey,
     ForeignKeyField,
     IntegerField,
     Model,
@@ -85,10 +86,12 @@ class Role(BaseModel):
 
     @classmethod
     def descriptors_of(cls, names):
-        """{name: descriptor} for the defined roles among `names` (an undefined one grants nothing)."""
+        """{name: descriptor} for the defined roles among `names`, in their order (an undefined one grants
+        nothing). The order is the one merges keep (`_privileges` lists what the first role gave first)."""
         names = list(names)
         rows = cls.select(cls.name, cls.descriptor).where(cls.name.in_(names)) if names else ()
-        return {row.name: row.descriptor for row in rows}
+        found = {row.name: row.descriptor for row in rows}
+        return {name: found[name] for name in dict.fromkeys(names) if name in found}
 
 
 class UserRole(BaseModel):
@@ -245,8 +248,109 @@ class MappedRoles(BaseModel):
         table_name = "mapped_roles"
 
 
+class NoticeClaim(BaseModel):
+    """One expiry notice (services/notices): a key's expiration, the notice ("before:14d", "expired") and the
+    channel ("email", "webhook"). Its unique index is the claim: the instance whose INSERT adds the row sends
+    the notice, so of several instances running the pass at once exactly one does."""
+
+    key_id = CharField(max_length=20)
+    expiration = BigIntegerField()  # the expiration the notice is about: a new one gets notices of its own
+    notice = CharField(max_length=16)
+    channel = CharField(max_length=16)
+    state = CharField(max_length=16)  # sending | sent | failed
+    tries = IntegerField(default=1)  # passes that sent it
+    claimed = BigIntegerField()  # when this try claimed it (a stale "sending" claim is taken over)
+
+    class Meta:
+        table_name = "notice_claim"
+        indexes = ((("key_id", "expiration", "notice", "channel"), True), (("expiration",), False))
+
+
+class NoticeDelivery(BaseModel):
+    """One notice sent (or not) to one address: the Settings page lists the newest; the pass prunes old rows."""
+
+    time = BigIntegerField(index=True)
+    key_id = CharField(max_length=20)
+    key_name = CharField(max_length=256)
+    channel = CharField(max_length=16)  # email | webhook
+    notice = CharField(max_length=16)
+    event = CharField(max_length=32)  # api_key.expiring | api_key.expired
+    target = CharField(max_length=2048)  # the email address or the webhook URL
+    attempts = IntegerField()
+    status = IntegerField(null=True)  # the HTTP status or SMTP reply code of the last attempt, when there was one
+    error = TextField(null=True)
+    outcome = CharField(max_length=16)  # delivered | failed
+
+    class Meta:
+        table_name = "notice_delivery"
+
+
+# Usage counts of API keys (services/api_keys/usage_counts.py), written by the last-used flush as additive upserts
+# so that every instance's counts add up in the same rows. Days have their own table rather than being summed
+# from hours: 90 days of hours would be up to 2,160 rows per busy key, against 90 day rows plus 48 hour rows.
+class ApiKeyUsageHour(BaseModel):
+    """Verified requests of one key in one UTC hour; kept for the last 48 hours."""
+
+    key_id = CharField(max_length=20)
+    hour = BigIntegerField()  # the hour's start, epoch milliseconds
+    requests = BigIntegerField()
+
+    class Meta:
+        table_name = "api_key_usage_hour"
+        primary_key = CompositeKey("key_id", "hour")
+        indexes = ((("hour",), False),)  # the prune
+
+
+class ApiKeyUsageDay(BaseModel):
+    """Verified requests of one key in one UTC day; kept for the usage retention period (KEYDESK_USAGE_RETENTION)."""
+
+    key_id = CharField(max_length=20)
+    day = BigIntegerField()  # the day's start (00:00 UTC), epoch milliseconds
+    requests = BigIntegerField()
+
+    class Meta:
+        table_name = "api_key_usage_day"
+        primary_key = CompositeKey("key_id", "day")
+        indexes = ((("day",), False),)
+
+
+class ApiKeyUsageAddress(BaseModel):
+    """One client address a key was verified from: requests since it was first seen, and when it was last seen.
+    Forgotten once unseen for the usage retention period."""
+
+    key_id = CharField(max_length=20)
+    address = CharField(max_length=64)
+    requests = BigIntegerField()
+    last_seen = BigIntegerField()
+
+    class Meta:
+        table_name = "api_key_usage_address"
+        primary_key = CompositeKey("key_id", "address")
+        indexes = ((("key_id", "last_seen"), False), (("last_seen",), False))  # the newest ten; the prune
+
+
+class ApplicationPrivilege(BaseModel):
+    """An application privilege (PUT /_security/privilege): a name an outside application gives a list of action
+    patterns (`actions`), with free `metadata`. Roles grant them by name in their `applications` entries."""
+
+    application = CharField(max_length=512)  # the two together: at most MAX_NAME_BYTES (application_privileges)
+    name = CharField(max_length=512, index=True)
+    actions = JSONField()
+    metadata = JSONField(default=dict)
+    created = BigIntegerField()
+    updated = BigIntegerField()
+
+    class Meta:
+        table_name = "application_privilege"
+        indexes = ((("application", "name"), True),)
+
+
 ALL_MODELS = (Setting, User, Role, UserRole, ApiKey, AuditEvent, ThrottleCounter, UserSession, RoleMapping,
-              MappedRoles)
+              MappedRoles, NoticeClaim, NoticeDelivery, ApiKeyUsageHour, ApiKeyUsageDay,
+              ApiKeyUsageAddress, ApplicationPrivilege)
 
 __all__ = ["JSONField", "BaseModel", "Setting", "User", "Role", "UserRole", "ApiKey", "AuditEvent", "ApiKeyTally",
-           "UserSession", "ThrottleCounter", "RoleMapping", "MappedRoles", "ALL_MODELS"]
+           "UserSession", "ThrottleCounter", "RoleMapping", "MappedRoles",
+           "NoticeClaim", "NoticeDelivery",
+           "ApiKeyUsageHour", "ApiKeyUsageDay", "ApiKeyUsageAddress", "ApplicationPrivilege",
+           "ALL_MODELS"]

@@ -1,4 +1,4 @@
-"""Settings page: license level, API keys on/off, key retention."""
+"""Settings page: license level, API keys on/off, key retention; expiry notices (their own page)."""
 
 from flask import Blueprint, current_app, request, url_for
 
@@ -8,6 +8,9 @@ from webapp.security import privileges
 from webapp.services.admin import license as licenses
 from webapp.services.admin import settings
 from webapp.services.admin.settings import settings_page
+from webapp.services.notices import preferences as notice_preferences
+from webapp.services.notices.page import notices_page
+from webapp.web import notices as notice_plumbing
 from webapp.web.guard import current_subject, requires
 from webapp.web.htmx import navigate, render, wants_partial
 
@@ -63,3 +66,53 @@ def update_api_keys():
         return navigate(url_for("settings.index"), message)
     return render(PAGE, "settings/_api_keys.html", page=settings_page(_configured_retention()),
                   api_key_message=message)
+
+
+# ---- expiry notices: /settings/notices (read_security reads it, manage_security changes it) ----------------
+NOTICES_PAGE = "settings/notices.html"
+
+
+def _notices_page(**extra):
+    transport = notice_plumbing.transport(current_app)
+    return notices_page(current_subject(), mail_server=transport.smtp.describe() if transport.smtp else None,
+                        sender=transport.sender, interval=current_app.config.get("KEYDESK_NOTIFY_INTERVAL") or "",
+                        **extra)
+
+
+@bp.get("/notices")
+@requires(*privileges.READ_SECURITY)
+def notices():
+    """Expiry notice settings and recent deliveries (settings/notices.html: settings/_notices.html and
+    settings/_deliveries.html); read-only below manage_security."""
+    return render(NOTICES_PAGE, NOTICES_PAGE, page=_notices_page())
+
+
+@bp.post("/notices")
+@requires(*privileges.MANAGE_SECURITY)
+def update_notices():
+    """Save the days and the webhook; to htmx settings/_notices.html → #notice-settings (a new secret shown
+    once, no-store), else back to the page. Wrong fields: 422 beside them, with what was typed kept."""
+    values = {"days": request.form.get("days", ""), "webhook_url": request.form.get("webhook_url", "")}
+    try:
+        saved = notice_preferences.update_notice_settings(current_subject(), days=values["days"],
+                                                          webhook_url=values["webhook_url"],
+                                                          secret=request.form.get("webhook_secret", ""))
+    except ValidationFailed as error:
+        page = _notices_page(values=values, errors=field_errors(error, "days"))
+        return render(NOTICES_PAGE, "settings/_notices.html", 422, page=page)
+    message = "Saved the expiry notice settings."
+    if not wants_partial() and not saved.new_secret:
+        return navigate(url_for("settings.notices"), message)
+    return render(NOTICES_PAGE, "settings/_notices.html", no_store=True,
+                  page=_notices_page(new_secret=saved.new_secret, message=message))
+
+
+@bp.post("/notices/secret")
+@requires(*privileges.MANAGE_SECURITY)
+def replace_webhook_secret():
+    """Make a new webhook secret and show it once (no-store): to htmx settings/_notices.html → #notice-settings,
+    else the page."""
+    saved = notice_preferences.replace_webhook_secret(current_subject())
+    message = "Made a new webhook secret. The old one no longer signs requests."
+    return render(NOTICES_PAGE, "settings/_notices.html", no_store=True,
+                  page=_notices_page(new_secret=saved.new_secret, message=message))

@@ -1,7 +1,7 @@
 """The reserved roles Keydesk ships. They are read-only and can't be deleted (metadata._reserved)."""
 
 
-def _role(description, cluster=(), indices=(), run_as=(), deprecated=None):
+def _role(description, cluster=(), indices=(), run_as=(), deprecated=None, applications=()):
     metadata = {"_reserved": True}
     if deprecated:
         metadata["_deprecated"] = True
@@ -10,7 +10,7 @@ def _role(description, cluster=(), indices=(), run_as=(), deprecated=None):
         "cluster": list(cluster),
         "indices": [dict(entry, allow_restricted_indices=entry.get("allow_restricted_indices", False))
                     for entry in indices],
-        "applications": [],
+        "applications": [dict(entry) for entry in applications],
         "run_as": list(run_as),
         "metadata": metadata,
         "transient_metadata": {"enabled": True},
@@ -23,6 +23,7 @@ BUILTIN_ROLES = {
         "Grants full access to everything, including security administration.",
         cluster=["all"],
         indices=[{"names": ["*"], "privileges": ["all"], "allow_restricted_indices": True}],
+        applications=[{"application": "*", "privileges": ["*"], "resources": ["*"]}],
         run_as=["*"],
     ),
     "security_admin": _role(

@@ -275,5 +275,6 @@ KEYDESK_ACTIONS = tuple(SECURITY + suffix for suffix in (
     "user/authenticate", "user/has_privileges",
     "privilege/builtin/get", "role/bulk_put", "role/bulk_delete", "user/list_privileges", "cache/clear",
     "role_mapping/put", "role_mapping/get", "role_mapping/delete",
+    "privilege/put", "privilege/get", "privilege/delete", "privilege/cache/clear",
 )) + ("cluster:admin/xpack/license/start_trial", "cluster:monitor/xpack/license/get",
       "cluster:monitor/main", "cluster:monitor/xpack/info", "cluster:monitor/health")

@@ -7,8 +7,15 @@ descriptors intersected with its owner's snapshot (`limited_by`). Index names in
 
 from collections.abc import Mapping, Sequence
 
-from webapp.security.descriptors.fields import ILLEGAL_ARGUMENT, DescriptorError, parse_error, validation_error
-from webapp.security.patterns import covered_by_any, covers, has_wildcard, intersects, matches, matches_any
+from webapp.security.application_permission import NO_STORED_PRIVILEGES, ApplicationPermission, StoredPrivileges
+from webapp.security.descriptors.fields import (
+    ILLEGAL_ARGUMENT,
+    DescriptorError,
+    parse_error,
+    string_items,
+    validation_error,
+)
+from webapp.security.patterns import covered_by_any, has_wildcard, intersects, matches_any
 from webapp.security.privileges import (
     CLUSTER_PRIVILEGES,
     cluster_action_granted_by,
@@ -23,8 +30,9 @@ from webapp.security.privileges import (
     unknown_index_privilege_message,
 )
 
-__all__ = ["LimitedPermission", "Permission", "RESTRICTED_INDEX_PATTERNS", "effective_key_permission",
-           "has_privileges", "is_restricted_index", "role_map_descriptors", "snapshot_descriptors"]
+__all__ = ["LimitedPermission", "Permission", "RESTRICTED_INDEX_PATTERNS", "StoredPrivileges",
+           "effective_key_permission", "has_privileges", "is_restricted_index", "role_map_descriptors",
+           "snapshot_descriptors"]
 
 RESTRICTED_INDEX_PATTERNS = (".security*",)
 # Where descriptors come from decides how they are read, never their shape: a role may be named `cluster`.
@@ -51,16 +59,8 @@ def snapshot_descriptors(limited_by: Snapshot | None) -> list[Descriptor]:
     return [descriptor for roles in limited_by for descriptor in role_map_descriptors(roles)]
 
 
-def _strings(value):
-    if isinstance(value, str):
-        return (value,)
-    if isinstance(value, (list, tuple)):
-        return tuple(item for item in value if isinstance(item, str))
-    return ()
-
-
 def _lowered(value):
-    return tuple(item.lower() for item in _strings(value))
+    return tuple(item.lower() for item in string_items(value))
 
 
 def _cluster_name(privilege):
@@ -79,7 +79,7 @@ class _IndexGroup:
     """One `indices` entry: which names, which privileges, whether restricted indices are included."""
 
     def __init__(self, entry):
-        self.names = _strings(entry.get("names"))
+        self.names = string_items(entry.get("names"))
         self.privileges = _lowered(entry.get("privileges"))
         self.allow_restricted = entry.get("allow_restricted_indices") is True
 
@@ -113,12 +113,14 @@ class Permission:
             cluster.extend(_lowered(descriptor.get("cluster")))
             entries = descriptor.get("indices", descriptor.get("index"))
             groups.extend(_IndexGroup(entry) for entry in _entries(entries))
-            run_as.extend(_strings(descriptor.get("run_as")))
+            run_as.extend(string_items(descriptor.get("run_as")))
             applications.extend(_entries(descriptor.get("applications", descriptor.get("application"))))
         self._cluster = tuple(cluster)
         self._groups = tuple(groups)
         self._run_as = tuple(run_as)
-        self._applications = tuple(applications)
+        self.applications = ApplicationPermission(applications)
+        self._managed_applications = tuple(name for descriptor in self.descriptors
+                                           for name in _managed_applications(descriptor))
 
     @classmethod
     def of_roles(cls, roles: RoleMap | None) -> "Permission":
@@ -162,14 +164,31 @@ class Permission:
     def check_run_as(self, user: str) -> bool:
         return isinstance(user, str) and matches_any(self._run_as, user)
 
-    def check_application(self, application: str, privilege: str, resource: str) -> bool:
-        for entry in self._applications:
-            privileges = _strings(entry.get("privileges"))
-            if (matches(entry.get("application"), application)
-                    and any(held == privilege or matches(held, privilege) for held in privileges)
-                    and any(covers(held, resource) for held in _strings(entry.get("resources")))):
-                return True
-        return False
+    def check_application(self, application: str, privilege: str, resource: str,
+                          stored: StoredPrivileges = NO_STORED_PRIVILEGES) -> bool:
+        """May `privilege` (a name or an action) of `application` be used on every resource `resource` matches?
+        Names are resolved to actions with `stored` (security.application_permission)."""
+        return self.applications.grants(application, privilege, resource, stored)
+
+    def application_names_to_expand(self) -> frozenset[str]:
+        """The application privilege names whose defining applications `stored.defined_by` must list: every
+        name the descriptors grant, when one of their application entries names a pattern (else none)."""
+        return self.applications.names_to_expand
+
+    def manages_applications(self, applications: Sequence[str]) -> bool:
+        """The global privilege `application.manage` for every one of `applications` (names or patterns; none
+        named means every application, which only `*` covers)."""
+        if not applications:
+            return "*" in self._managed_applications
+        return all(matches_any(self._managed_applications, name) for name in applications)
+
+
+def _managed_applications(descriptor):
+    """The applications of `global.application.manage.applications`: whose privileges the role may manage."""
+    value = descriptor
+    for key in ("global", "application", "manage", "applications"):
+        value = value.get(key) if isinstance(value, Mapping) else None
+    return string_items(value)
 
 
 def _entries(value):
@@ -203,9 +222,16 @@ class LimitedPermission:
     def check_run_as(self, user: str) -> bool:
         return self.assigned.check_run_as(user) and self.limited_by.check_run_as(user)
 
-    def check_application(self, application: str, privilege: str, resource: str) -> bool:
-        return all(part.check_application(application, privilege, resource)
+    def check_application(self, application: str, privilege: str, resource: str,
+                          stored: StoredPrivileges = NO_STORED_PRIVILEGES) -> bool:
+        return all(part.check_application(application, privilege, resource, stored)
                    for part in (self.assigned, self.limited_by))
+
+    def application_names_to_expand(self) -> frozenset[str]:
+        return self.assigned.application_names_to_expand() | self.limited_by.application_names_to_expand()
+
+    def manages_applications(self, applications: Sequence[str]) -> bool:
+        return all(part.manages_applications(applications) for part in (self.assigned, self.limited_by))
 
 
 def effective_key_permission(role_descriptors: RoleMap | None,
@@ -231,11 +257,13 @@ def _request_strings(value, field):
 
 def has_privileges(permission: Permission | LimitedPermission, cluster: str | Sequence[str] | None = (),
                    index: Sequence[Mapping[str, object]] | None = (),
-                   application: Sequence[Mapping[str, object]] | None = ()) -> dict:
+                   application: Sequence[Mapping[str, object]] | None = (),
+                   stored: StoredPrivileges = NO_STORED_PRIVILEGES) -> dict:
     """The body of `_has_privileges` (without `username`): what of the request the permission holds.
 
     `index` entries are {names, privileges, allow_restricted_indices?}; `application` entries
-    {application, privileges, resources}. Unknown privilege names raise DescriptorError as ES answers 400.
+    {application, privileges, resources}, resolved with the stored application privileges `stored`.
+    Unknown privilege names raise DescriptorError as ES answers 400.
     """
     cluster = _request_strings(cluster, "cluster")
     index = _entries(index) if index is not None else []
@@ -263,7 +291,7 @@ def has_privileges(permission: Permission | LimitedPermission, cluster: str | Se
         for resource in _request_strings(entry.get("resources"), "resources"):
             result = body["application"].setdefault(app, {}).setdefault(resource, {})
             for privilege in privileges:
-                granted = permission.check_application(app, privilege, resource)
+                granted = permission.check_application(app, privilege, resource, stored)
                 result[privilege] = result.get(privilege, True) and granted
     has_all = (all(body["cluster"].values())
                and all(all(privileges.values()) for privileges in body["index"].values())

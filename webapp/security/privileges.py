@@ -249,12 +249,17 @@ ROLE_MAPPING_PUT = "cluster:admin/xpack/security/role_mapping/put"
 ROLE_MAPPING_GET = "cluster:admin/xpack/security/role_mapping/get"
 ROLE_MAPPING_DELETE = "cluster:admin/xpack/security/role_mapping/delete"
 USER_LIST_PRIVILEGES = "cluster:admin/xpack/security/user/list_privileges"
+APPLICATION_PRIVILEGE_PUT = "cluster:admin/xpack/security/privilege/put"
+APPLICATION_PRIVILEGE_GET = "cluster:admin/xpack/security/privilege/get"
+APPLICATION_PRIVILEGE_DELETE = "cluster:admin/xpack/security/privilege/delete"
+APPLICATION_PRIVILEGE_CACHE_CLEAR = "cluster:admin/xpack/security/privilege/cache/clear"
 SECURITY_CACHE_CLEAR = "cluster:admin/xpack/security/cache/clear"
 MAIN_INFO = "cluster:monitor/main"  # GET /
 XPACK_INFO = "cluster:monitor/xpack/info"
 CLUSTER_HEALTH = "cluster:monitor/health"
 AUDIT_READ = "cluster:admin/keydesk/audit/read"
 SETTINGS_UPDATE = "cluster:admin/settings/update"
+NOTICES_READ = "cluster:admin/keydesk/notices/read"  # expiry notice settings and deliveries (READ_SECURITY)
 
 # Named groups: the privileges that grant each, least privileged first (the order a 403 lists them in).
 # `Subject.may_any(*GROUP)` is true for a privilege that implies one of them too. Views, services, the API and

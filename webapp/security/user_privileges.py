@@ -3,20 +3,16 @@ merges a user's roles into one role.
 
 Index entries naming the same set of indices (and the same restricted-indices flag) become one entry: their
 privileges are joined, and so are their field and document restrictions; an entry without a restriction lifts
-it for the merged entry (it grants every field, or every document).
+it for the merged entry (it grants every field, or every document). Granted and excepted fields keep the order
+the role gave them. Application entries are merged and resolved as security.application_permission does.
 """
 
 from collections.abc import Mapping, Sequence
 
+from webapp.security.application_permission import NO_STORED_PRIVILEGES, ApplicationPermission, StoredPrivileges
+from webapp.security.descriptors.fields import string_items
+
 _EVERY_FIELD = {"grant": ["*"]}
-
-
-def _strings(value):
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, (list, tuple)):
-        return [item for item in value if isinstance(item, str)]
-    return []
 
 
 def _entries(value):
@@ -27,20 +23,20 @@ def _field_security(entry):
     security = entry.get("field_security")
     if not isinstance(security, Mapping):
         return _EVERY_FIELD
-    group = {"grant": sorted(_strings(security.get("grant")))}
-    if _strings(security.get("except")):
-        group["except"] = sorted(_strings(security.get("except")))
+    group = {"grant": list(string_items(security.get("grant")))}
+    if string_items(security.get("except")):
+        group["except"] = list(string_items(security.get("except")))
     return group
 
 
 def _merged_indices(entries, *, remote=False):
     merged = {}  # (clusters, names, allow_restricted) -> merged entry; insertion order is first appearance
     for entry in entries:
-        privileges = [name.lower() for name in _strings(entry.get("privileges"))]
+        privileges = [name.lower() for name in string_items(entry.get("privileges"))]
         if privileges == ["none"]:
             continue  # an explicit "none" grants nothing and restricts nothing
-        names = frozenset(_strings(entry.get("names")))
-        clusters = frozenset(_strings(entry.get("clusters"))) if remote else frozenset()
+        names = frozenset(string_items(entry.get("names")))
+        clusters = frozenset(string_items(entry.get("clusters"))) if remote else frozenset()
         restricted = entry.get("allow_restricted_indices") is True
         query = entry.get("query")
         target = merged.setdefault((clusters, names, restricted), {
@@ -75,14 +71,16 @@ def _unique(items):
     return seen
 
 
-def user_privileges(descriptors: Sequence[Mapping[str, object]]) -> dict:
+def user_privileges(descriptors: Sequence[Mapping[str, object]],
+                    stored: StoredPrivileges = NO_STORED_PRIVILEGES) -> dict:
     """{cluster, global, indices, applications, run_as[, remote_indices][, remote_cluster]} for the union of
-    `descriptors`, in Elasticsearch's order and shapes (remote ones only when some descriptor has them)."""
+    `descriptors`, in Elasticsearch's order and shapes (remote ones only when some descriptor has them).
+    `stored` says which stored applications the roles' application patterns stand for."""
     descriptors = [descriptor for descriptor in descriptors if isinstance(descriptor, Mapping)]
     cluster, run_as, global_, indices, remote_indices, applications, remote_cluster = set(), set(), [], [], [], [], []
     for descriptor in descriptors:
-        cluster.update(name.lower() for name in _strings(descriptor.get("cluster")))
-        run_as.update(_strings(descriptor.get("run_as")))
+        cluster.update(name.lower() for name in string_items(descriptor.get("cluster")))
+        run_as.update(string_items(descriptor.get("run_as")))
         if isinstance(descriptor.get("global"), Mapping) and descriptor["global"]:
             global_.append(dict(descriptor["global"]))
         indices.extend(_entries(descriptor.get("indices", descriptor.get("index"))))
@@ -93,15 +91,13 @@ def user_privileges(descriptors: Sequence[Mapping[str, object]]) -> dict:
         "cluster": sorted(cluster),
         "global": _unique(global_),
         "indices": _merged_indices(indices),
-        "applications": _unique({"application": entry.get("application"),
-                                 "privileges": sorted(_strings(entry.get("privileges"))),
-                                 "resources": sorted(_strings(entry.get("resources")))} for entry in applications),
+        "applications": ApplicationPermission(applications).described(stored),
         "run_as": sorted(run_as),
     }
     if remote_indices:
         body["remote_indices"] = _merged_indices(remote_indices, remote=True)
     if remote_cluster:
-        body["remote_cluster"] = _unique({"privileges": sorted(_strings(entry.get("privileges"))),
-                                          "clusters": sorted(_strings(entry.get("clusters")))}
+        body["remote_cluster"] = _unique({"privileges": sorted(string_items(entry.get("privileges"))),
+                                          "clusters": sorted(string_items(entry.get("clusters")))}
                                          for entry in remote_cluster)
     return body

@@ -7,7 +7,7 @@ from werkzeug.exceptions import HTTPException
 
 from webapp.errors import DomainError
 from webapp.web.htmx import respond, wants_partial
-from webapp.web.root import elasticsearch_at_root
+from webapp.web.root import elasticsearch_at_root, elasticsearch_off_route, elasticsearch_off_route_view
 
 JSON_BLUEPRINTS = {"api"}
 # Where the JSON API lives (below the mount path); those requests never carry a session either.
@@ -31,9 +31,10 @@ _HTTP_TYPES = {
 def wants_json():
     """JSON for the Elasticsearch-compatible API, wherever it is mounted. Also for a path under its prefixes
     that no route matched (`/_security/`, a line break in the path): those requests have no session (see
-    MountedSessionInterface), so a page, which needs one for its CSRF token, could not be rendered."""
+    MountedSessionInterface), so a page, which needs one for its CSRF token, could not be rendered. And for
+    an Elasticsearch client's request that no route serves (webapp/web/root.py)."""
     return (request.blueprint in JSON_BLUEPRINTS or request.path.startswith(JSON_PATHS)
-            or elasticsearch_at_root())
+            or elasticsearch_at_root() or elasticsearch_off_route())
 
 
 def es_error_body(status, error_type, reason, **extra):
@@ -108,6 +109,8 @@ def _too_large_message():
 
 def http_error_response(error):
     status = error.code or 500
+    if status in (404, 405) and elasticsearch_off_route() and elasticsearch_off_route_view():
+        return _off_route_answer()
     description = error.description
     if status == 413:  # Werkzeug's words name no limit; ours do
         description = too_large_reason(request.content_length) if wants_json() else _too_large_message()
@@ -120,6 +123,17 @@ def http_error_response(error):
 
         response.headers["Retry-After"] = str(retry_after_seconds())
     return response
+
+
+def _off_route_answer():
+    """The API's answer where no route is: Elasticsearch's 401 for missing or wrong credentials first, then
+    its 404/400/405 for the path (webapp/api/off_route.py)."""
+    from flask import current_app
+
+    try:
+        return elasticsearch_off_route_view()()
+    except Exception as refusal:  # noqa: BLE001 (answered by its own handler: 401, 429, 503 ...)
+        return current_app.handle_user_exception(refusal)
 
 
 def database_unavailable_response(error):

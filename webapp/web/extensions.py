@@ -11,8 +11,11 @@ from flask_wtf.csrf import CSRFProtect
 from htmx_flask import Htmx
 from peewee import DatabaseError
 
+from webapp.config import ConfigurationError
 from webapp.model.db import database
 from webapp.services.access.authentication import last_used
+from webapp.services.admin.settings import DurationTooLong, parse_duration_ms
+from webapp.services.api_keys.usage_counts import DEFAULT_RETENTION_MS, MIN_RETENTION_MS
 from webapp.web.errors import JSON_PATHS
 from webapp.web.root import elasticsearch_at_root
 
@@ -59,6 +62,7 @@ class Tuning:
 
     basic_cache_seconds: int
     last_used_flush_seconds: int
+    usage_retention_ms: int = DEFAULT_RETENTION_MS  # KEYDESK_USAGE_RETENTION
 
 
 EXTENSION = "keydesk"
@@ -74,7 +78,8 @@ def init_app(app):
     htmx.init_app(app)
     csrf.init_app(app)
     app.extensions[EXTENSION] = Tuning(basic_cache_seconds=int(app.config["KEYDESK_BASIC_AUTH_CACHE_SECONDS"]),
-                                       last_used_flush_seconds=int(app.config["KEYDESK_LAST_USED_FLUSH_SECONDS"]))
+                                       last_used_flush_seconds=int(app.config["KEYDESK_LAST_USED_FLUSH_SECONDS"]),
+                                       usage_retention_ms=usage_retention_ms(app.config["KEYDESK_USAGE_RETENTION"]))
     _flush_last_used_at_exit()
 
     @app.after_request
@@ -91,6 +96,19 @@ def init_app(app):
             if lowered not in present:
                 headers.add(name, value)
         return response
+
+
+def usage_retention_ms(text) -> int:
+    """KEYDESK_USAGE_RETENTION in milliseconds (a time value from 1d); ConfigurationError naming it otherwise."""
+    try:
+        retention = parse_duration_ms(text, "KEYDESK_USAGE_RETENTION")
+    except DurationTooLong as error:
+        raise ConfigurationError(str(error)) from None
+    except ValueError:
+        raise ConfigurationError(f"KEYDESK_USAGE_RETENTION must be a time value such as 90d, got {text!r}") from None
+    if retention < MIN_RETENTION_MS:
+        raise ConfigurationError(f"KEYDESK_USAGE_RETENTION must be at least 1d, got {text!r}")
+    return retention
 
 
 @functools.cache  # once per process, however many apps it builds

@@ -84,8 +84,10 @@ def _subject_from_authorization():
     scheme = scheme.lower()
     if scheme == "apikey":
         # The address's throttling limits, when they are read with the key (webapp/web/throttle.py).
-        return authenticate_api_key(value, client_address(), flush_seconds=tuning().last_used_flush_seconds,
-                                    gate=g.get("keydesk_gate"), rate_limit=key_rate_limit)
+        tuned = tuning()
+        return authenticate_api_key(value, client_address(), flush_seconds=tuned.last_used_flush_seconds,
+                                    gate=g.get("keydesk_gate"), rate_limit=key_rate_limit,
+                                    usage_retention_ms=tuned.usage_retention_ms)
     if scheme == "basic":
         return authenticate_basic(value, client_address(), cache_seconds=tuning().basic_cache_seconds)
     if header:

@@ -39,7 +39,7 @@ from webapp.model.db import UNSTORABLE
 from webapp.security.credentials import CredentialFormatError, decode_credential
 from webapp.services.access.authentication import parse_basic
 from webapp.web import throttle_store  # also registers the database:// storage with `limits`
-from webapp.web.root import elasticsearch_at_root
+from webapp.web.root import elasticsearch_at_root, elasticsearch_off_route
 
 log = logging.getLogger(__name__)
 
@@ -197,7 +197,8 @@ def retry_after_seconds() -> int:
 
 def _throttled_kind():
     """"api", "login" or None: which rules apply to the current request."""
-    if request.blueprint == "api" or elasticsearch_at_root():  # `/` answers Elasticsearch clients too
+    # `/` answers Elasticsearch clients too, and so does a path no route serves (after their credentials)
+    if request.blueprint == "api" or elasticsearch_at_root() or elasticsearch_off_route():
         return "api"
     if request.method == "POST" and request.endpoint == "auth.login":
         return "login"

@@ -161,7 +161,8 @@ def test_role_mappings_through_the_official_client(elastic):
     assert missing.value.body == {}
     with pytest.raises(BadRequestError) as refused:
         elastic.security.put_role_mapping(name=name, enabled=True, roles=["a"], rules={"field": {"shoe": 1}})
-    assert refused.value.body["error"]["type"] == "action_request_validation_exception"
+    assert refused.value.body["error"]["type"] == "parsing_exception"  # the rules don't parse, as in ES
+    assert "field [shoe] is not one of" in refused.value.body["error"]["caused_by"]["caused_by"]["reason"]
     assert elastic.security.delete_role_mapping(name=name).body == {"found": True}
     with pytest.raises(NotFoundError) as gone:
         elastic.security.delete_role_mapping(name=name)

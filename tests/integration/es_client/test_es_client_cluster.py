@@ -161,7 +161,7 @@ def test_user_privileges(elastic, users):
     assert elastic.security.get_user_privileges().body == {
         "cluster": ["all"], "global": [],
         "indices": [{"names": ["*"], "privileges": ["all"], "allow_restricted_indices": True}],
-        "applications": [], "run_as": ["*"]}
+        "applications": [{"application": "*", "privileges": ["*"], "resources": ["*"]}], "run_as": ["*"]}
     assert users["monitor"].security.get_user_privileges()["cluster"] == ["monitor"]
     assert users["nobody"].security.get_user_privileges().body == {
         "cluster": [], "global": [], "indices": [], "applications": [], "run_as": []}

@@ -39,36 +39,47 @@ def _selected(values):
     return [values["one"]] if values.get("one") else values.getlist("ids")
 
 
-def _confirmation(ids, return_values):
+def _unused(values):
+    """Whether the request is "Delete unused keys": the keys the list's Not used for 90 days filter shows."""
+    return values.get("unused") == "1"
+
+
+def _confirmation(ids, return_values, unused=False):
     try:
-        keys = key_pages.keys_to_delete(current_subject(), ids)
+        keys = (key_pages.unused_keys_to_delete(current_subject(), return_values) if unused
+                else key_pages.keys_to_delete(current_subject(), ids))
     except ValidationFailed as error:
         return html_error(422, "Nothing to delete", " ".join(error.messages))
-    return render("keys/confirm_delete.html", "keys/_delete_confirm.html", keys=keys,
+    return render("keys/confirm_delete.html", "keys/_delete_confirm.html", keys=keys, unused=unused,
                   return_to=list_query(return_values), in_dialog=wants_partial())
 
 
 @bp.get("/delete")
 @requires(*privileges.MANAGE_OWN_KEYS)
 def confirm_delete():
-    """The confirmation listing the selected keys: a page (keys/confirm_delete.html), or to htmx the partial
-    (keys/_delete_confirm.html → #delete-keys, inside the page's dialog)."""
+    """The confirmation listing the selected keys (with `unused=1`, the keys the list's parameters in the query
+    show): a page (keys/confirm_delete.html), or to htmx the partial (keys/_delete_confirm.html → #delete-keys,
+    inside the page's dialog)."""
+    if _unused(request.args):
+        return _confirmation([], list_values(request.args), unused=True)
     return _confirmation(_selected(request.args), values_from_current_url())
 
 
 @bp.post("/delete")
 @requires(*privileges.MANAGE_OWN_KEYS)
 def delete():
-    """Delete the posted keys. Unconfirmed (the list's form without JavaScript): the confirmation page.
-    Confirmed, to htmx: the table (keys/_table.html → #key-table) with the outcome in #page-message out of
-    band; without htmx: redirect (303) back to the list."""
+    """Delete the posted keys (with `unused=1`, those of them still unused for 90 days). Unconfirmed (the list's
+    form without JavaScript): the confirmation page. Confirmed, to htmx: the table (keys/_table.html →
+    #key-table) with the outcome in #page-message out of band; without htmx: redirect (303) back to the list."""
     ids = _selected(request.form)
     return_values = list_values(MultiDict(parse_qsl(request.form.get("return_to", "")[:2000])))
+    unused = _unused(request.form)
     if not request.form.get("confirmed"):
-        return _confirmation(ids, return_values)
+        return _confirmation(ids, return_values, unused)
     partial = wants_partial()
+    deleting = key_pages.delete_unused_keys if unused else key_pages.delete_keys
     try:
-        deletion = key_pages.delete_keys(current_subject(), ids, values_from_current_url() if partial else None)
+        deletion = deleting(current_subject(), ids, values_from_current_url() if partial else None)
     except ValidationFailed as error:
         return html_error(422, "Nothing to delete", " ".join(error.messages))
     message, ok = outcome_message(deletion.outcome)

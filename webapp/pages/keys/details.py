@@ -8,6 +8,7 @@ from webapp.pages.keys.forms import form_errors, form_values, parse_update, upda
 from webapp.security import privileges
 from webapp.services.api_keys.details import key_details
 from webapp.services.api_keys.page import update_key
+from webapp.web.extensions import tuning
 from webapp.web.guard import current_subject, requires
 from webapp.web.htmx import redirect_to, render, wants_partial
 
@@ -21,7 +22,7 @@ def _render(details, form, errors, status=200, **extra):
 @requires(*privileges.SEE_KEYS)
 def show(key_id):
     """A key's details: a page (keys/details.html), or to htmx the partial (keys/_details.html → #key-details)."""
-    details = key_details(current_subject(), key_id)
+    details = key_details(current_subject(), key_id, usage_retention_ms=tuning().usage_retention_ms)
     return _render(details, update_defaults(details.key), {})
 
 
@@ -31,7 +32,8 @@ def update(key_id):
     """Update a key. To htmx: the details partial (→ #key-details) with a message, and keys-changed so the
     table reloads; 422 keeps the form with messages. Without htmx: redirect (303) to the details page."""
     values = form_values(request.form)
-    outcome = update_key(current_subject(), key_id, lambda key: parse_update(values, key))
+    outcome = update_key(current_subject(), key_id, lambda key: parse_update(values, key),
+                         usage_retention_ms=tuning().usage_retention_ms)
     if not outcome.done:
         errors = outcome.errors or form_errors(outcome.refusal)
         return _render(outcome.details, values, errors, 422)

@@ -13,7 +13,7 @@ from webapp.services.api_keys.page import KeyListPage, key_page
 from webapp.web.guard import current_subject, requires
 from webapp.web.htmx import render, wants_partial
 
-LIST_FIELDS = ("q", "type", "status", "sort", "dir", "size")
+LIST_FIELDS = ("q", "type", "status", "sort", "dir", "size", "unused")
 
 
 def list_values(args):

@@ -20,6 +20,7 @@ from webapp.security import privileges
 from webapp.services.api_keys import page as key_pages
 from webapp.services.api_keys.rotation import DEFAULT_GRACE_PERIOD, MAX_BULK_ROTATE
 from webapp.web.errors import html_error
+from webapp.web.extensions import tuning
 from webapp.web.guard import current_subject, requires
 from webapp.web.htmx import render, wants_partial
 
@@ -58,7 +59,8 @@ def rotate(key_id):
     #created-key) with the old key's details out of band (→ #key-details) and keys-changed; 422 re-renders
     the details (→ #key-details) with the message. Without htmx: the old key's details page with the panel.
     A new secret is always sent with Cache-Control: no-store."""
-    outcome = key_pages.rotate_key(current_subject(), key_id, _grace_period())
+    outcome = key_pages.rotate_key(current_subject(), key_id, _grace_period(),
+                                   usage_retention_ms=tuning().usage_retention_ms)
     details = outcome.details
     context = {"details": details, "form": update_defaults(details.key), "now": now_ms()}
     if outcome.rotated is None:

@@ -2,6 +2,7 @@
 
 from collections.abc import Mapping, Sequence
 
+from webapp.security.application_privileges import application_name_problem
 from webapp.security.descriptors.fields import (
     ILLEGAL_ARGUMENT,
     X_CONTENT_PARSE,
@@ -147,7 +148,6 @@ def _application_check(username, entry, list_field, path):
     if not isinstance(application, str) or not application:
         raise parse_error("application privileges must have an application name", f"{path}.application",
                           type=ILLEGAL_ARGUMENT)
-    if "*" in application:
-        message = f"Application names may not contain '*' (found '{application}')"
-        raise validation_error([(f"{path}.application", message)])
+    if (problem := application_name_problem(application)):
+        raise validation_error([(f"{path}.application", problem)])
     return {"application": application, **{key: checked[key] for key in ("privileges", "resources")}}

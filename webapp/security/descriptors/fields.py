@@ -53,6 +53,15 @@ ILLEGAL_ARGUMENT = "illegal_argument_exception"
 REQUEST_VALIDATION = "action_request_validation_exception"
 
 
+def string_items(value: object) -> tuple[str, ...]:
+    """The strings of a field that holds a string or a list of them; anything else holds none."""
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, (list, tuple)):
+        return tuple(item for item in value if isinstance(item, str))
+    return ()
+
+
 def token(value: object) -> str:
     """The JSON token a value starts with, named as Elasticsearch's parser names it."""
     if value is None:

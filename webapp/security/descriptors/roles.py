@@ -7,6 +7,7 @@ Problems raise DescriptorError with Elasticsearch's type and message, never anyt
 
 from collections.abc import Container, Mapping
 
+from webapp.security.descriptors.applications import application_entry_problems
 from webapp.security.descriptors.bodies import access_to_role_descriptor, parse_access, parse_has_privileges_request
 from webapp.security.descriptors.fields import (
     ILLEGAL_ARGUMENT,
@@ -297,6 +298,8 @@ def validation_problems(descriptor: Mapping[str, object], *, allow_reserved_meta
             elif list_field == "remote_indices" and "read_failures" in map(str.lower, entry["privileges"]):
                 problems.append((f"{here}.privileges", "remote index privileges cannot contain privileges "
                                                        "that grant access to the failure store"))
+    for number, entry in enumerate(descriptor.get("applications") or ()):
+        problems += application_entry_problems(entry, f"{field_prefix}applications[{number}]")
     metadata = descriptor.get("metadata") or {}
     if not allow_reserved_metadata and any(
             isinstance(key, str) and key.startswith(RESERVED_METADATA_PREFIX) for key in metadata):

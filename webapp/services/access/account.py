@@ -2,9 +2,13 @@
 
 from dataclasses import dataclass
 
+from webapp.security import privileges
 from webapp.security.privileges import describe_cluster_privilege
 from webapp.security.subject import Subject
+from webapp.services.admin.settings import api_keys_enabled
 from webapp.services.admin.users import PASSWORD_REALMS
+from webapp.services.api_keys.criteria import KeyCriteria
+from webapp.services.api_keys.listing import count_keys
 
 
 @dataclass(frozen=True)
@@ -19,6 +23,7 @@ class AccountSummary:
     indices: list  # (role name, names, privileges, has field or document security)
     run_as: list
     can_change_password: bool
+    expiring_soon: int | None = None  # own keys expiring within 30 days; None without the keys page
 
 
 def account_summary(subject: Subject) -> AccountSummary:
@@ -38,4 +43,15 @@ def account_summary(subject: Subject) -> AccountSummary:
         cluster=[(name, describe_cluster_privilege(name)) for name in sorted(held)],
         cluster_patterns=patterns, indices=indices, run_as=run_as,
         can_change_password=not subject.is_api_key and subject.realm in PASSWORD_REALMS,
+        expiring_soon=expiring_soon(subject),
     )
+
+
+EXPIRING_SOON = "expiring-30d"  # the keys page's status filter the count links to
+
+
+def expiring_soon(subject: Subject) -> int | None:
+    """How many of the subject's own keys expire within 30 days; None when they can't use the keys page."""
+    if not subject.may_any(*privileges.SEE_KEYS) or not api_keys_enabled():
+        return None
+    return count_keys(subject, KeyCriteria(status=EXPIRING_SOON, owners=(subject.owner,))).n

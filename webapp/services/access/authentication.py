@@ -20,6 +20,7 @@ from webapp.security.passwords import verify_password
 from webapp.security.permissions import Permission, effective_key_permission
 from webapp.security.subject import VIA_API_KEY, VIA_BASIC, Subject
 from webapp.services.admin import settings
+from webapp.services.api_keys import usage_counts
 from webapp.services.audit import trail as audit
 
 PASSWORD_REALMS = ("reserved", "native")
@@ -257,12 +258,14 @@ class LastUsedBuffer:
     """Collects last-used times in memory and writes them in one statement per key at most every `interval` s.
 
     Verifying a key then reads one row and never writes; the stored time lags by at most `interval`
-    seconds per instance (plus the time until the next authenticated request triggers the flush).
+    seconds per instance (plus the time until the next authenticated request triggers the flush). The key's
+    usage counts (services/api_keys/usage_counts.py) are tallied and written along with it.
     """
 
     def __init__(self, interval: float = 60) -> None:
         self.interval = interval
         self._pending = {}
+        self._usage = usage_counts.UsageTally()
         self._lock = threading.Lock()
         self._last_flush = time.monotonic()
 
@@ -270,19 +273,29 @@ class LastUsedBuffer:
     def pending(self) -> int:
         return len(self._pending)
 
-    def note(self, key_id: str, when_ms: int, address: str | None, interval: float | None = None) -> None:
+    def note(self, key_id: str, when_ms: int, address: str | None, interval: float | None = None,
+             usage_retention_ms: int | None = None) -> None:
         """Buffer a use; write everything buffered once `interval` s (the buffer's own when None) passed."""
         interval = self.interval if interval is None else interval
         with self._lock:
             self._pending[key_id] = (when_ms, address)
+            self._usage.add(key_id, when_ms, address)
             due = time.monotonic() - self._last_flush >= interval
         if due:
-            self.flush()
+            self.flush(usage_retention_ms)
 
-    def flush(self) -> int:
+    def flush(self, usage_retention_ms: int | None = None) -> int:
+        """Write what is buffered, pruning usage counts older than `usage_retention_ms` when given; how many keys."""
         with self._lock:
             pending, self._pending = self._pending, {}
+            usage, self._usage = self._usage, usage_counts.UsageTally()
             self._last_flush = time.monotonic()
+        try:
+            usage_counts.write(usage, usage_retention_ms)
+        except Exception:
+            with self._lock:  # keep the counts for the next flush rather than lose them
+                self._usage.merge(usage)
+            raise
         for key_id, (when_ms, address) in pending.items():
             # Only move forward: another instance may have written a later time already.
             ApiKey.update(last_used=when_ms, last_used_address=address).where(
@@ -296,7 +309,7 @@ last_used = LastUsedBuffer()
 
 def authenticate_api_key(value: str, address: str | None = None, expected_type: str = "rest",
                          now: int | None = None, flush_seconds: float | None = None, gate=None,
-                         rate_limit=None) -> Subject:
+                         rate_limit=None, usage_retention_ms: int | None = None) -> Subject:
     """The Subject for an ApiKey credential, checked as Elasticsearch does.
 
     Order: parse → exists → not invalidated → secret → type → not expired; then the owner must still exist
@@ -345,7 +358,7 @@ def authenticate_api_key(value: str, address: str | None = None, expected_type: 
         raise authentication_failed(detail=f"API key: the owner of api key [{key_id}] is disabled or deleted")
     if row[11] is not None and rate_limit is not None:
         rate_limit(key_id, row[11])  # the key's own limit (webapp/web/key_limits.py)
-    last_used.note(key_id, now, address, flush_seconds)  # written at most every `flush_seconds`
+    last_used.note(key_id, now, address, flush_seconds, usage_retention_ms)  # written at most every `flush_seconds`
     return subjects.get_or_build(("key", key_id, version, owner_id, *row[9:11]), address,
                                  lambda: _key_subject(ApiKey.get_by_id(key_id), User.get_by_id(owner_id)))
 

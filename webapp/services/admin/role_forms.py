@@ -1,9 +1,9 @@
 """The role editor's fields ↔ an Elasticsearch role descriptor, and ES's errors mapped onto those fields.
 
 Pure functions, no database: the views turn the posted form into a RoleForm, and a RoleForm into the body
-of `PUT /_security/role/{name}`. Parts of a descriptor the form has no inputs for (application, global and
-remote privileges) travel through the form untouched in a hidden field, so saving from the form never
-drops them. Lists keep their order: checked privileges are rendered first, in the role's own order.
+of `PUT /_security/role/{name}` (application privilege rows: role_form_applications). Parts of a descriptor
+the form has no inputs for (global and remote privileges) travel through the form untouched in a hidden field,
+so saving from the form never drops them. Lists keep their order: checked privileges come first, as the role has them.
 """
 
 import json
@@ -21,9 +21,10 @@ from webapp.security.privileges import (
     implied_cluster_privileges,
     implied_index_privileges,
 )
+from webapp.services.admin import role_form_applications as app_rows
 
 # Descriptor parts the form keeps as they are (edited only as JSON).
-KEPT_PARTS = ("applications", "global", "remote_indices", "remote_cluster")
+KEPT_PARTS = ("global", "remote_indices", "remote_cluster")
 MAX_INDEX_ROWS = 100
 _ROW_FIELD = re.compile(r"^indices\[(\d+)\]\.?([a-z_]*)")
 _ROW_KEYS = {"names": "names", "privileges": "privileges", "field_security": "field_security",
@@ -63,6 +64,7 @@ class RoleForm:
     run_as: str = ""
     metadata: str = ""
     indices: list = field(default_factory=list)
+    applications: list = field(default_factory=list)  # role_form_applications.ApplicationRow
     kept: dict = field(default_factory=dict)
     mode: str = "form"
     json: str = ""
@@ -123,7 +125,9 @@ def form_from_descriptor(name: str, descriptor: dict, *, mode: str = "form") -> 
             form.representable = False  # an explicit empty `except` has no input of its own
         if "grant" in security and not security["grant"]:
             form.representable = False
-    form.representable = form.representable and all(_list_is_representable(items) for items in lists)
+    form.applications, applications_representable = app_rows.rows_from_descriptor(descriptor)
+    form.representable = (form.representable and applications_representable
+                          and all(_list_is_representable(items) for items in lists))
     form.json = descriptor_json(descriptor)
     return form
 
@@ -154,6 +158,7 @@ def form_from_fields(fields: Mapping) -> "RoleForm":
         kept={part: kept[part] for part in KEPT_PARTS if isinstance(kept, dict) and part in kept},
         mode="json" if fields.get("mode") == "json" else "form",
         json=_text(fields, "descriptor_json"),
+        applications=app_rows.rows_from_fields(fields),
     )
     for number in range(rows):
         prefix = f"indices-{number}-"
@@ -193,6 +198,8 @@ def form_body(form: RoleForm) -> dict:
         problems.update(row_problems)
         indices.append(entry)
     body["indices"] = indices
+    form.applications = app_rows.filled_rows(form.applications)
+    body["applications"] = app_rows.entries_from_rows(form.applications, problems)
     body["run_as"] = split_list(form.run_as)
     metadata = _json_object(form.metadata, "metadata", problems,
                             'Enter the metadata as a JSON object, for example {"team": "ops"}.')
@@ -297,6 +304,8 @@ def form_field(path: str) -> str:
     match = _ROW_FIELD.match(path)
     if match:
         return f"indices-{match.group(1)}-{_ROW_KEYS.get(match.group(2), 'names')}"
+    if (application_field := app_rows.field_for_path(path)):
+        return application_field
     top = path.split(".")[0].split("[")[0]
     if top in ("name", "description", "cluster", "run_as", "metadata"):
         return top

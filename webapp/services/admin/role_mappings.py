@@ -78,7 +78,7 @@ def parse_role_mapping(name: str, body: object) -> dict:
         try:
             rules = parse_rules(rules)
         except MappingRuleError as error:
-            problem("rules", error.reason)
+            raise _rules_parse_error(error.reason) from error
     metadata = body.get("metadata", {})
     if not isinstance(metadata, dict):
         problem("metadata", "role-mapping [metadata] must be an object")
@@ -92,6 +92,16 @@ def parse_role_mapping(name: str, body: object) -> dict:
     mapping.update({"roles": roles} if roles else {"role_templates": templates})
     mapping.update({"rules": rules, "metadata": metadata})
     return mapping
+
+
+def _rules_parse_error(reason: str) -> DomainError:
+    """Bad rules, as Elasticsearch refuses them: its expression parser fails inside the body's parser, so the
+    answer is a `parsing_exception` about the field, caused by the rule's own message (also shown on the form)."""
+    outer = "[role-mapping] failed to parse field [rules]"
+    caused_by = {"type": "x_content_parse_exception", "reason": outer,
+                 "caused_by": {"type": "parse_exception", "reason": reason}}
+    return DomainError(outer, type="parsing_exception", field="rules", detail=reason,
+                       extra={"caused_by": caused_by})
 
 
 def put_role_mapping(subject: Subject, name: str, body: object, *, create_only: bool = False) -> bool:

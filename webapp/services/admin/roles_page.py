@@ -13,6 +13,7 @@ from webapp.security.permissions import Permission
 from webapp.security.subject import Subject
 from webapp.services.access.rights import require
 from webapp.services.admin import role_forms, roles
+from webapp.services.admin.role_form_applications import ApplicationRow
 from webapp.services.admin.users import SelfLockout
 
 PAGE_SIZES = (25, 50, 100)
@@ -256,8 +257,8 @@ def role_page_of(subject: Subject, name: str) -> RoleEditor | RoleView:
 
 def submit_role_editor(subject: Subject, form: role_forms.RoleForm, intent: str, *, creating: bool,
                        confirmed: bool = False) -> RoleEditor:
-    """One press of an editor button: add or remove an index row, switch between form and JSON, or save
-    ("save"; `confirmed` when the actor ticked that they lose security administration)."""
+    """One press of an editor button: add or remove an index or application row, switch between form and JSON,
+    or save ("save"; `confirmed` when the actor ticked that they lose security administration)."""
     if intent == "add-index":
         form.indices.append(role_forms.IndexRow())
         return RoleEditor(form, creating, focus=f"indices-{len(form.indices) - 1}-names")
@@ -266,6 +267,14 @@ def submit_role_editor(subject: Subject, form: role_forms.RoleForm, intent: str,
         if number.isdigit() and int(number) < len(form.indices):
             del form.indices[int(number)]
         return RoleEditor(form, creating, focus="add-index")
+    if intent == "add-application":
+        form.applications.append(ApplicationRow())
+        return RoleEditor(form, creating, focus=f"applications-{len(form.applications) - 1}-application")
+    if intent.startswith("remove-application-"):
+        number = intent.removeprefix("remove-application-")
+        if number.isdigit() and int(number) < len(form.applications):
+            del form.applications[int(number)]
+        return RoleEditor(form, creating, focus="add-application")
     if intent in ("to-json", "to-form"):
         try:
             switched = role_forms.to_json_view(form) if intent == "to-json" else role_forms.to_form_view(form)

@@ -17,7 +17,9 @@ from webapp.services.api_keys import visibility
 PAGE_SIZES = (25, 50, 100)
 SORTS = ("name", "type", "owner", "realm", "created", "status", "last_used")
 TYPES = ("personal", "cross-cluster", "managed")
-STATUSES = ("active", "expiring", "expired", "invalidated")
+STATUSES = ("active", "expiring", "expiring-30d", "expired", "invalidated")
+# Each of these lies within the next: asking for several of them means the narrowest.
+NESTED_STATUSES = ("expiring", "expiring-30d", "active")
 TYPE_WORDS = {"personal": "personal", "rest": "personal", "user": "personal", "cross-cluster": "cross-cluster",
               "cross_cluster": "cross-cluster", "managed": "managed"}
 FIELDS = ("name", "owner", "type", "status")
@@ -47,13 +49,14 @@ class KeyCriteria:
     type: str = ""  # the type filter
     status: str = ""  # the status filter ("" = every key that isn't invalidated)
     owners: tuple = ()  # the owner filter: ((username, realm), ...)
+    unused: bool = False  # the "Not used for 90 days" filter (listing.unused_condition)
     sort: str = "created"
     direction: str = "desc"
     size: int = 25
 
     @property
     def is_filtered(self) -> bool:
-        return bool(self.terms.any or self.type or self.status or self.owners)
+        return bool(self.terms.any or self.type or self.status or self.owners or self.unused)
 
     @property
     def effective_type(self) -> str | Literal[False] | None:
@@ -63,10 +66,10 @@ class KeyCriteria:
 
     @property
     def effective_status(self) -> str | Literal[False] | None:
-        """Like effective_type; "expiring" keys are also "active", so asking for both means expiring."""
+        """Like effective_type; expiring keys are also active, so asking for both means the expiring ones."""
         asked = {s for s in (self.status, *self.terms.statuses) if s}
-        if asked == {"active", "expiring"}:
-            return "expiring"
+        if len(asked) > 1 and asked <= set(NESTED_STATUSES):
+            return next(s for s in NESTED_STATUSES if s in asked)
         return None if not asked else asked.pop() if len(asked) == 1 else False
 
     def without_search(self) -> "KeyCriteria":
@@ -118,7 +121,7 @@ def parse_search(text: str | None) -> SearchTerms:
         else:
             if value.lower() not in STATUSES:
                 raise _problem("q", f'"{value}" is not a status. Use status:active, status:expiring, '
-                                    'status:expired or status:invalidated.')
+                                    'status:expiring-30d, status:expired or status:invalidated.')
             found["statuses"].append(value.lower())
     return SearchTerms(**{k: tuple(dict.fromkeys(v)) for k, v in found.items()})
 
@@ -134,7 +137,7 @@ def parse_owner(value: str | None) -> tuple[str, str] | None:
 
 def build_criteria(subject: Subject, q: str | None = "", type: str | None = "", status: str | None = "",
                    owners: Iterable[str] | None = (), sort: str | None = "", direction: str | None = "",
-                   size: int | str | None = None) -> KeyCriteria:
+                   size: int | str | None = None, unused: str | None = "") -> KeyCriteria:
     """KeyCriteria from the list's query parameters; ValidationFailed naming each control that is wrong."""
     problems = {}
     try:
@@ -146,7 +149,7 @@ def build_criteria(subject: Subject, q: str | None = "", type: str | None = "", 
         problems["type"] = "Choose Personal, Cross-cluster or Managed."
     sees_all = visibility.sees_all_keys(subject)
     if status and status not in STATUSES:
-        problems["status"] = "Choose Active, Expiring within 7 days or Expired."
+        problems["status"] = "Choose Active, Expiring within 7 days, Expiring within 30 days or Expired."
     if "invalidated" in (status, *terms.statuses) and not sees_all:
         problems["status"] = ("Invalidated keys are listed only for those who can see every key "
                               "(read_security, manage_api_key or manage_security).")
@@ -169,7 +172,9 @@ def build_criteria(subject: Subject, q: str | None = "", type: str | None = "", 
         size = PAGE_SIZES[0]
     elif str(size) not in {str(n) for n in PAGE_SIZES}:
         problems["size"] = "Show 25, 50 or 100 keys per page."
+    if unused not in (None, "", "1"):
+        problems["unused"] = "The Not used for 90 days filter is either on (1) or off."
     if problems:
         raise ValidationFailed(list(problems.values()), fields=problems)
     return KeyCriteria(terms=terms, type=type or "", status=status or "", owners=tuple(pairs), sort=sort,
-                       direction=direction, size=int(size))
+                       direction=direction, size=int(size), unused=unused == "1")

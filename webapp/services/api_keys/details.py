@@ -22,6 +22,8 @@ from webapp.services.admin import settings
 from webapp.services.api_keys import visibility
 from webapp.services.api_keys.checks import MAX_ID_LENGTH, owner_snapshot, plausible_id
 from webapp.services.api_keys.rotation import RotationLinks, rotation_links
+from webapp.services.api_keys.usage import KeyUsage, usage_of
+from webapp.services.api_keys.usage_counts import DEFAULT_RETENTION_MS
 
 READ_ONLY_BOILERPLATE = {"read-only-role": {"cluster": [], "indices": [{"names": ["*"], "privileges": ["read"]}]}}
 WRITE_ONLY_BOILERPLATE = {"write-only-role": {"cluster": [], "indices": [{"names": ["*"], "privileges": ["write"]}]}}
@@ -77,10 +79,13 @@ class KeyDetails:
     snapshot_differs: bool | None  # None when there's nothing to compare (cross-cluster key, owner gone)
     effective: list = field(default_factory=list)  # sentences
     rotation: RotationLinks | None = None  # the keys it replaced and was replaced by; may the caller rotate it
+    usage: KeyUsage | None = None  # requests per day and hour, client addresses (services/api_keys/usage.py)
 
 
-def key_details(subject: Subject, key_id: str, now: int | None = None) -> KeyDetails:
-    """The key `key_id` if the subject may see it (NotFound otherwise), with everything the view shows."""
+def key_details(subject: Subject, key_id: str, now: int | None = None,
+                usage_retention_ms: int = DEFAULT_RETENTION_MS) -> KeyDetails:
+    """The key `key_id` if the subject may see it (NotFound otherwise), with everything the view shows (its usage
+    as kept for `usage_retention_ms`, KEYDESK_USAGE_RETENTION)."""
     now = now_ms() if now is None else now
     if not plausible_id(key_id):
         raise NotFound(f"api key [{key_id[:MAX_ID_LENGTH]}] not found")
@@ -95,7 +100,7 @@ def key_details(subject: Subject, key_id: str, now: int | None = None) -> KeyDet
         key=key, rights=rights, owner_state=owner_state,
         editable=refusal is None, refusal=refusal,
         snapshot_differs=_snapshot_differs(key, owner), effective=describe_effective(key),
-        rotation=rotation_links(subject, key, now),
+        rotation=rotation_links(subject, key, now), usage=usage_of(key, usage_retention_ms, now),
     )
 
 

@@ -13,7 +13,7 @@ a person types live in key_terms.
 """
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from peewee import SQL, Expression, Tuple, fn
 
@@ -36,13 +36,16 @@ from webapp.services.api_keys.criteria import (
     parse_search,
 )
 from webapp.services.api_keys.details import rights_of
+from webapp.services.api_keys.usage import IDLE_SINCE, UNUSED_MS
 
 __all__ = ["PAGE_SIZES", "SORTS", "KeyCriteria", "KeyPage", "SearchTerms", "Total", "build_criteria",
-           "count_keys", "owner_choices", "owner_states", "parse_search", "search_keys"]
+           "count_keys", "matching_key_ids", "owner_choices", "owner_states", "parse_search", "search_keys"]
 
-EXPIRING_WINDOW_MS = 7 * DAY_MS
+EXPIRING_WINDOWS_MS = {"expiring": 7 * DAY_MS, "expiring-30d": 30 * DAY_MS}  # the two "Expiring within" filters
+EXPIRY_RANGES = ("expiring", "expiring-30d", "expired")  # ranges of the expiry index: counted there
 CANDIDATE_LIMIT = 2000  # a search term matching at most this many keys is resolved through the index alone
 COUNT_CAP = 1000  # search totals are exact up to here, "more than" beyond
+UNUSED_COUNT_CAP = 10_000  # "Not used for 90 days" totals are exact up to here (a range of the idle-time index)
 EXACT_COUNT_LIMIT = 50000  # when the other filters leave at most this many keys, a search is counted exactly
 FTS_SCAN_LIMIT = 20000  # index rows a capped search count may look at
 OWNER_CHOICES_LIMIT = 500
@@ -93,6 +96,8 @@ class _Plan:
     source: object = None  # a Peewee FROM (key_paging.candidate_source) that drives the query from that list
     fts_query: str | None = None
     impossible: bool = False
+    unused_at: int | None = None  # where the "Not used for 90 days" condition is in `conditions`, and its
+    unused_walk: object = None  # form for walking the sort order (paging.unused_condition)
 
 
 # ---- entry points -----------------------------------------------------------------------------------
@@ -115,7 +120,10 @@ def search_keys(subject: Subject, criteria: KeyCriteria, *, after: str | None = 
     # cheaper to collect those rows and sort them than to walk the sort order looking for them.
     table = _tally_total(None, []) if _tally_usable(subject) else everything
     selective = plan.candidates or (narrowed is not None and narrowed * SELECTIVE_SHARE < table and (
-        plan.searching or criteria.effective_status in ("expiring", "expired") or criteria.sort != "created"))
+        plan.searching or criteria.effective_status in EXPIRY_RANGES or criteria.unused
+        or criteria.sort != "created"))
+    if plan.unused_at is not None and not selective:  # many unused keys: walk the sort order, testing each
+        plan.conditions[plan.unused_at] = plan.unused_walk
     ids, page.next_cursor, page.prev_cursor = key_paging.page_ids(
         subject, criteria, plan, cursor, backward=bool(before), sort_first=selective)
     rows = {key.id: key for key in ApiKey.select().where(ApiKey.id.in_(ids))} if ids else {}
@@ -130,6 +138,15 @@ def count_keys(subject: Subject, criteria: KeyCriteria, now: int | None = None) 
     now = now_ms() if now is None else now
     plan = _plan(subject, criteria, now)
     return Total(0) if plan.impossible else _count(subject, criteria, plan, now)[0]
+
+
+def matching_key_ids(subject: Subject, criteria: KeyCriteria, limit: int, now: int | None = None) -> list[str]:
+    """Up to `limit` ids of the keys matching `criteria`, unused longest first (for a bulk action on the list)."""
+    _check(subject)
+    plan = _plan(subject, criteria, now_ms() if now is None else now)
+    query = visibility.visible_keys(subject, ApiKey.select(ApiKey.id)).where(*plan.conditions)
+    query = query.order_by(IDLE_SINCE, ApiKey.id).limit(limit)
+    return [] if plan.impossible else [row[0] for row in key_paging.execute(query, plan)]
 
 
 def owner_choices(subject: Subject) -> list[tuple[str, str]]:
@@ -189,8 +206,8 @@ def _kind_condition(kind, table=ApiKey):
 def _status_condition(status, now):
     if status == "active":
         return key_paging.EXPIRY > now
-    if status == "expiring":
-        return (key_paging.EXPIRY > now) & (key_paging.EXPIRY <= now + EXPIRING_WINDOW_MS)
+    if status in EXPIRING_WINDOWS_MS:
+        return (key_paging.EXPIRY > now) & (key_paging.EXPIRY <= now + EXPIRING_WINDOWS_MS[status])
     return key_paging.EXPIRY <= now
 
 
@@ -210,7 +227,7 @@ def _plan(subject, criteria, now):
     conditions = [ApiKey.invalidated == (status == "invalidated")]
     if kind:
         conditions.append(_kind_condition(kind))
-    if status in ("active", "expiring", "expired"):
+    if status in ("active", *EXPIRY_RANGES):
         conditions.append(_status_condition(status, now))
     universe = set(_owner_universe(subject)) if (terms.owners or terms.text) else set()
     owners = set(criteria.owners) if criteria.owners else None
@@ -222,6 +239,10 @@ def _plan(subject, criteria, now):
             return _Plan([], impossible=True)
         conditions.append(_owner_condition(owners))
     plan = _Plan(conditions, owners=owners, searching=bool(terms.text or terms.names))
+    if criteria.unused:  # a range of the idle-time index, unless an owner or expiry range narrows the keys more
+        narrowed = owners is not None or status in EXPIRY_RANGES or not visibility.sees_all_keys(subject)
+        plan.unused_at, plan.unused_walk = len(conditions), key_paging.unused_condition(now - UNUSED_MS, criteria.sort)
+        conditions.append(key_paging.unused_condition(now - UNUSED_MS, narrowed=narrowed))
     if plan.searching:
         _add_search(plan, terms, universe)
     return plan
@@ -330,7 +351,14 @@ def _count(subject, criteria, plan, now):
         return _count_common_term(subject, criteria, plan, now)
     base = visibility.visible_keys(subject, ApiKey.select(ApiKey.id)).where(*plan.conditions)
     status = criteria.effective_status
-    if plan.candidates or status in ("expiring", "expired") or not _tally_usable(subject):
+    if criteria.unused and not plan.candidates:
+        # Unused keys may be most keys: counted up to a cap; past it, the keys the other filters leave bound them.
+        n = base.limit(UNUSED_COUNT_CAP + 1).count()
+        if n > UNUSED_COUNT_CAP:
+            every = replace(criteria, unused=False)
+            return Total(UNUSED_COUNT_CAP, "more"), max(n, _count(subject, every, _plan(subject, every, now), now)[1])
+        return Total(n), n
+    if plan.candidates or status in EXPIRY_RANGES or not _tally_usable(subject):
         # At most CANDIDATE_LIMIT ids, or an expiry range the retention purge keeps short.
         n = key_paging.count(base, plan)
         return Total(n), n

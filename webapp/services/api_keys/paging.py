@@ -19,6 +19,7 @@ from webapp.security import limits
 from webapp.security.subject import Subject
 from webapp.services.api_keys import visibility
 from webapp.services.api_keys.criteria import KeyCriteria
+from webapp.services.api_keys.usage import IDLE_SINCE
 from webapp.services.schema.upgrade import NEVER_EXPIRES
 
 if TYPE_CHECKING:  # listing imports this module
@@ -87,6 +88,26 @@ def _ordered(query, keys, descending, sort_first):
     if sort_first and is_sqlite():
         keys[0] = _hidden(keys[0])  # filter first, then sort, rather than walk the sort order
     return query.order_by(*[key.desc() if descending else key.asc() for key in keys])
+
+
+def unused_condition(cutoff: int, walking: str | None = None, narrowed: bool = False) -> Expression:
+    """Keys idle since before `cutoff` (usage.py's "not used for 90 days"), written for the plan that should run.
+
+    Counting them, or collecting a few to sort: one range of the idle-time index, or, when other conditions
+    (an owner, an expiry range) narrow the keys, a test of each key those conditions' index finds. `walking`
+    the list's sort order: a test of each key met on that order's index, starting at the cutoff where the
+    index allows (last used; created). SQLite, which has no statistics, would otherwise take any range of the
+    idle-time index over a better index and sort every match, so the ranges it should not use are hidden from
+    it; PostgreSQL, which weighs them with its statistics, gets all three ranges every time. All forms say the
+    same, since a key is used only after it is created."""
+    if not is_sqlite():
+        return (IDLE_SINCE < cutoff) & (LAST_USED < cutoff) & (ApiKey.creation < cutoff)
+    if walking == "last_used":
+        return (LAST_USED < cutoff) & (_hidden(ApiKey.creation) < cutoff)
+    if walking is None and not narrowed:
+        return IDLE_SINCE < cutoff
+    idle = _hidden(IDLE_SINCE) < cutoff
+    return idle & (ApiKey.creation < cutoff) if walking == "created" else idle
 
 
 def _after(keys, values, descending, sort_first):

@@ -7,7 +7,7 @@ from peewee import Database, DatabaseProxy
 from webapp.model import ALL_MODELS, Setting, ThrottleCounter, UserSession
 from webapp.model.db import database, is_sqlite
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
 # version -> function that brings a database at version-1 up to version. Each runs in one transaction
 # with the version bump, so a failed upgrade leaves the previous schema and data untouched.
@@ -79,6 +79,8 @@ KEY_LIST_INDEXES = {
     "api_key_list_realm": '"invalidated", "owner_realm", "owner_username", "creation", "id"',
     "api_key_list_status": f'"invalidated", COALESCE("expiration", {NEVER_EXPIRES}), "creation", "id", {_FILTERED}',
     "api_key_list_last_used": '"invalidated", COALESCE("last_used", 0), "creation", "id"',
+    # "Not used for 90 days" (services/api_keys/usage.py): a range of when each key was last used, or created.
+    "api_key_list_idle": '"invalidated", COALESCE("last_used", "creation"), "creation", "id"',
 }
 TALLY_COLUMNS = "owner_username, owner_realm, type, managed, invalidated"
 
@@ -288,3 +290,16 @@ def key_rotation(db: Database | DatabaseProxy) -> None:
 def key_rate_limits(db: Database | DatabaseProxy) -> None:
     if "rate_limit" not in {column.name for column in db.get_columns("api_key")}:
         db.execute_sql('ALTER TABLE "api_key" ADD COLUMN "rate_limit" TEXT')
+
+
+# ---- version 8: usage history, expiry notices, application privileges -----------------------------------
+# New tables only (see the models in webapp/model/tables.py: usage counts, notice claims and webhook
+# deliveries, application privileges). create_tables above makes any that are missing; this marks the version
+# so an older Keydesk refuses the database. Running it again changes nothing.
+
+@migration(8)
+def lifecycle_tables(db: Database | DatabaseProxy) -> None:
+    db.create_tables(ALL_MODELS, safe=True)
+    # The idle-time index of the keys list's "Not used for 90 days" filter (a new database gets it with the others).
+    idle = KEY_LIST_INDEXES["api_key_list_idle"]
+    db.execute_sql(f'CREATE INDEX IF NOT EXISTS "api_key_list_idle" ON "api_key" ({idle})')
