@@ -27,7 +27,7 @@ def seeded(app):
         for n in range(30):
             created = api_keys.create_api_key(alice, name=f"service-{n:02d}")
             ApiKey.update(creation=base + n * 1000).where(ApiKey.id == created.id).execute()
-        api_keys.create_api_key(bob, name="Deploy-Prod")
+        api_keys.create_api_key(bob, name="Deploy-Prod", expiration="20d")  # within 30 days, not 7
         api_keys.create_api_key(bob, name="deploy-staging", expiration="3d")
         api_keys.create_api_key(alice, name="robot", metadata={"managed": True})
         old = api_keys.create_api_key(alice, name="expired-one")
@@ -65,7 +65,7 @@ def test_search_narrows_the_table_as_you_type_and_the_back_button_restores(page,
 @pytest.mark.parametrize("label, choice, expected", [
     ("Type", "Managed", ["robot"]),
     ("Status", "Expiring within 7 days", ["deploy-staging"]),
-    ("Status", "Expiring within 30 days", ["deploy-staging"]),
+    ("Status", "Expiring within 30 days", ["deploy-staging", "Deploy-Prod"]),
     ("Status", "Expired", ["expired-one"]),
     ("Status", "Invalidated", ["revoked-one"]),
 ])
@@ -73,7 +73,7 @@ def test_each_filter(page, login, seeded, label, choice, expected):
     login("elastic")
     page.goto("/keys/")
     page.get_by_label(label, exact=True).select_option(choice)
-    expect(page.locator("#key-table-total")).to_have_text(f"{len(expected)} API key")
+    expect(page.locator("#key-table-total")).to_have_text(f"{len(expected)} API key{'' if len(expected) == 1 else 's'}")
     assert _names(page) == expected
     expect(page).to_have_url(re.compile(rf"{label.lower()}="))
 
