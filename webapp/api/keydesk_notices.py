@@ -17,7 +17,6 @@ from webapp.api.parsing import (
 )
 from webapp.security import privileges
 from webapp.services.notices import preferences
-from webapp.services.notices.page import notices_page
 from webapp.web import notices as notice_plumbing
 from webapp.web.caching import keep_out_of_caches
 from webapp.web.guard import current_subject, requires
@@ -44,9 +43,7 @@ def get_notices():
     """200 {days_before, webhook: {url, secret_set} | null, mail: {server, from} | null, interval,
     deliveries: [...] (newest first, at most 50)}."""
     check_params()
-    transport = notice_plumbing.transport(current_app)
-    page = notices_page(current_subject(), mail_server=transport.smtp.describe() if transport.smtp else None,
-                        sender=transport.sender, interval=current_app.config.get("KEYDESK_NOTIFY_INTERVAL") or "")
+    page = notice_plumbing.page_data(current_app, current_subject())
     mail = {"server": page.mail_server, "from": page.sender} if page.mail_server else None
     return answer({**_settings_json(page.settings), "mail": mail, "interval": page.interval or None,
                    "deliveries": [_delivery_json(row) for row in page.deliveries]})

@@ -9,7 +9,6 @@ from webapp.services.admin import license as licenses
 from webapp.services.admin import settings
 from webapp.services.admin.settings import settings_page
 from webapp.services.notices import preferences as notice_preferences
-from webapp.services.notices.page import notices_page
 from webapp.web import notices as notice_plumbing
 from webapp.web.guard import current_subject, requires
 from webapp.web.htmx import navigate, render, wants_partial
@@ -73,10 +72,7 @@ NOTICES_PAGE = "settings/notices.html"
 
 
 def _notices_page(**extra):
-    transport = notice_plumbing.transport(current_app)
-    return notices_page(current_subject(), mail_server=transport.smtp.describe() if transport.smtp else None,
-                        sender=transport.sender, interval=current_app.config.get("KEYDESK_NOTIFY_INTERVAL") or "",
-                        **extra)
+    return notice_plumbing.page_data(current_app, current_subject(), **extra)
 
 
 @bp.get("/notices")

@@ -15,9 +15,11 @@ from flask import Flask
 
 from webapp.config import ConfigurationError
 from webapp.model.db import database
+from webapp.security.subject import Subject
 from webapp.services.admin.settings import parse_duration_ms
 from webapp.services.notices.mail import parse_smtp_url
 from webapp.services.notices.notify import Transport, run_notices
+from webapp.services.notices.page import NoticesPage, notices_page
 
 EXTENSION = "keydesk.notices"
 MIN_INTERVAL_MS = 60_000
@@ -71,6 +73,13 @@ def interval_ms(app: Flask) -> int | None:
 
 def transport(app: Flask) -> Transport:
     return app.extensions[EXTENSION]
+
+
+def page_data(app: Flask, subject: Subject, **extra) -> NoticesPage:
+    """What Settings › Expiry notices and GET /_keydesk/notices show `subject`, with how this app sends."""
+    sending = transport(app)
+    return notices_page(subject, mail_server=sending.smtp.describe() if sending.smtp else None,
+                        sender=sending.sender, interval=_setting(app, "NOTIFY_INTERVAL") or "", **extra)
 
 
 class NoticeTimer(threading.Thread):
