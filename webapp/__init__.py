@@ -30,6 +30,7 @@ def create_app(config=None):
     """Build the application: configuration, request plumbing, blueprints, commands."""
     from webapp import api, cli
     from webapp import config as configuration
+    from webapp.api import fast_verify
     from webapp.pages import account, audit, auth, keys, role_mappings, roles, settings, users
     from webapp.web import bodies, connections, errors, extensions, guard, notices, proxy, throttle
 
@@ -45,8 +46,10 @@ def create_app(config=None):
     #    instance/config.py < `config`).
     configuration.load_config(app, config)
 
-    # 2. Where requests come from: ProxyFix wraps the WSGI app, so request.remote_addr, scheme and host are the
-    #    client's before any hook, view or throttle key reads them.
+    # 2. In front of Flask, the key check that answers without it (api/fast_verify.py); in front of that, where
+    #    requests come from: ProxyFix wraps the WSGI app, so request.remote_addr, scheme and host are the
+    #    client's before any hook, view, throttle key or that check reads them.
+    fast_verify.init_app(app)
     proxy.init_app(app)
 
     # 3. Request plumbing. Flask runs before-request hooks in the order they are added here: a database

@@ -1,8 +1,9 @@
 """Last-used times are buffered: verifying a key doesn't write, and the write lands within the interval."""
 
 import pytest
+from peewee import fn
 
-from webapp.model import ApiKey
+from webapp.model import ApiKey, ApiKeyUsageHour
 from webapp.model.db import database
 from webapp.services.access.authentication import LastUsedBuffer, authenticate_api_key, last_used
 from webapp.services.api_keys import commands as api_keys
@@ -64,3 +65,22 @@ def test_an_app_that_flushes_at_once_writes_the_time_on_the_request(client, make
     with database.connection_context():
         key = ApiKey.get_by_id(created.id)
     assert key.last_used is not None and key.last_used_address == "10.4.4.4"
+
+
+def test_a_write_that_fails_keeps_the_uses_and_the_request_goes_on(db, make_user, subject_of, monkeypatch):
+    """The usage table away (renamed) when the flush comes due: the key check still answers, nothing buffered
+    is lost, and the next flush writes it all."""
+    buffer = LastUsedBuffer(interval=0)
+    monkeypatch.setattr("webapp.services.access.authentication.last_used", buffer)
+    created = api_keys.create_api_key(subject_of(make_user("u4", ["api_key_user"])), name="k")
+    database.execute_sql("ALTER TABLE api_key_usage_hour RENAME TO api_key_usage_hour_away")
+    try:
+        subject = authenticate_api_key(created.encoded, address="10.4.4.4", now=7_000)
+    finally:
+        database.execute_sql("ALTER TABLE api_key_usage_hour_away RENAME TO api_key_usage_hour")
+    assert subject.api_key_id == created.id
+    assert ApiKey.get_by_id(created.id).last_used is None and buffer.pending == 1
+    assert buffer.flush() == 1
+    assert ApiKey.get_by_id(created.id).last_used == 7_000
+    assert ApiKeyUsageHour.select(fn.SUM(ApiKeyUsageHour.requests)).where(
+        ApiKeyUsageHour.key_id == created.id).scalar() == 1

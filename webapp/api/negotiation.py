@@ -30,14 +30,22 @@ def _media_error(status, reason, cause=None):
     return DomainError(reason, type="media_type_header_exception", status=status, extra=extra)
 
 
+def plain_request(environ) -> bool:
+    """Whether a request is the common case `check_request` has nothing to refuse in: no body, no Content-Type,
+    and no compatible-with version (in Accept) other than one Keydesk speaks."""
+    if environ.get("CONTENT_TYPE") or environ.get("CONTENT_LENGTH") or "HTTP_TRANSFER_ENCODING" in environ:
+        return False
+    accept = environ.get("HTTP_ACCEPT", "")
+    return "compatible-with" not in accept or _media_type(accept)[1] in (None, *COMPATIBLE_VERSIONS)
+
+
 def check_request():
     """Refuse bodies that aren't JSON, mismatched compatible-with versions, and bodies over the size limit."""
     environ = request.environ
+    if plain_request(environ):
+        return
     content_type = environ.get("CONTENT_TYPE", "")
     accept = environ.get("HTTP_ACCEPT", "")
-    if (not content_type and "compatible-with" not in accept and not environ.get("CONTENT_LENGTH")
-            and "HTTP_TRANSFER_ENCODING" not in environ):
-        return  # the common case (a GET without a body or a version): nothing to check
     length = request.content_length
     limit = current_app.config.get("MAX_CONTENT_LENGTH")
     if limit and length and length > limit:
@@ -67,11 +75,14 @@ def check_request():
                            f"Accept={accept}, Content-Type={content_type}")
 
 
-def _response_media_type():
-    base, version = _media_type(request.headers.get("Accept", ""))
+def response_media_type(environ) -> str:
+    """The Content-Type of a JSON answer: the vendor type (with its version) when the client asked for it."""
+    if "vnd.elasticsearch" not in environ.get("HTTP_ACCEPT", "") + environ.get("CONTENT_TYPE", ""):
+        return "application/json"
+    base, version = _media_type(environ.get("HTTP_ACCEPT", ""))
     if base == "application/vnd.elasticsearch+json" and version in COMPATIBLE_VERSIONS:
         return f"application/vnd.elasticsearch+json;compatible-with={version}"
-    content_base, content_version = _media_type(request.headers.get("Content-Type", ""))
+    content_base, content_version = _media_type(environ.get("CONTENT_TYPE", ""))
     if content_base == "application/vnd.elasticsearch+json" and content_version in COMPATIBLE_VERSIONS:
         return f"application/vnd.elasticsearch+json;compatible-with={content_version}"
     return "application/json"
@@ -156,11 +167,15 @@ def shape_response(response):
             text = json.dumps(body, indent=2 if pretty else None, separators=None if pretty else (",", ":"))
             response.set_data(text + ("\n" if pretty else ""))
     if "vnd.elasticsearch" in environ.get("HTTP_ACCEPT", "") + environ.get("CONTENT_TYPE", ""):
-        response.headers["Content-Type"] = _response_media_type()
+        response.headers["Content-Type"] = response_media_type(environ)
     return response
+
+
+def json_text(body) -> str:
+    """A JSON answer's text: compact, keys in the order Elasticsearch writes them (no sorting)."""
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False)
 
 
 def answer(body, status=200):
     """A JSON response with the body's keys in the order Elasticsearch writes them (no sorting)."""
-    text = json.dumps(body, separators=(",", ":"), ensure_ascii=False)
-    return current_app.response_class(text, status=status, content_type="application/json")
+    return current_app.response_class(json_text(body), status=status, content_type="application/json")

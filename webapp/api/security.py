@@ -50,11 +50,11 @@ def authenticate():
     and `?privilege=` (cluster) or `?index=...&index_privilege=...` make it answer 403 unless the caller
     holds them, so the proxy can demand a privilege without parsing JSON.
     """
-    check_params("privilege", "index", "index_privilege")
+    check_params(*CHECK_PARAMS)
     subject = current_subject()
-    required = required_privileges()
+    required = required_privileges(request.args)
     try:
-        granted = required is None or has_privileges(subject.permission, **required)["has_all_requested"]
+        granted = holds(subject, required)
     except DescriptorError as error:
         raise from_descriptor_error(error) from error
     if not granted:
@@ -63,18 +63,32 @@ def authenticate():
         raise DomainError(f"the credentials do not grant the privileges this check requires: [{wanted}]",
                           type="security_exception", status=403)
     response = answer(authenticate_body(subject))
-    response.headers["X-Keydesk-User"] = subject.username
-    response.headers["X-Keydesk-Realm"] = subject.realm
-    if subject.api_key_id:
-        response.headers["X-Keydesk-Api-Key-Id"] = subject.api_key_id
+    response.headers.extend(identity_headers(subject))
     return response
 
 
-def required_privileges():
-    """The privileges the query string asks `_authenticate` to require, or None when it asks none."""
-    cluster = request.args.getlist("privilege")
-    indices = request.args.getlist("index")
-    index_privileges = request.args.getlist("index_privilege")
+# The query parameters of `_authenticate` as a check (besides Elasticsearch's response parameters).
+CHECK_PARAMS = ("privilege", "index", "index_privilege")
+
+
+def identity_headers(subject: Subject) -> list[tuple[str, str]]:
+    """Who the caller is, for a proxy's `auth_request` to hand on: X-Keydesk-User, -Realm and -Api-Key-Id."""
+    headers = [("X-Keydesk-User", subject.username), ("X-Keydesk-Realm", subject.realm)]
+    if subject.api_key_id:
+        headers.append(("X-Keydesk-Api-Key-Id", subject.api_key_id))
+    return headers
+
+
+def holds(subject: Subject, required: dict | None) -> bool:
+    """Whether the caller holds the privileges `required_privileges` read (always, when it read none)."""
+    return required is None or has_privileges(subject.permission, **required)["has_all_requested"]
+
+
+def required_privileges(args) -> dict | None:
+    """The privileges the query string (`args`) asks `_authenticate` to require, or None when it asks none."""
+    cluster = args.getlist("privilege")
+    indices = args.getlist("index")
+    index_privileges = args.getlist("index_privilege")
     if not (cluster or indices or index_privileges):
         return None
     if bool(indices) != bool(index_privileges):

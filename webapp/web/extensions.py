@@ -37,6 +37,8 @@ SECURITY_HEADERS = {
 
 
 _SECURITY_HEADER_ITEMS = tuple((name.lower(), name, value) for name, value in SECURITY_HEADERS.items())
+# What `_headers` adds to an answer that sets neither Vary nor any security header of its own.
+EVERY_ANSWER_HEADERS = (("Vary", "HX-Request"), *SECURITY_HEADERS.items())
 
 
 class MountedSessionInterface(SecureCookieSessionInterface):

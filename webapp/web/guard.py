@@ -8,7 +8,7 @@ from flask import current_app, flash, g, request, url_for
 from webapp.errors import unauthorized
 from webapp.security import privileges
 from webapp.security.privileges import ACTIONS
-from webapp.security.subject import VIA_SESSION
+from webapp.security.subject import VIA_SESSION, Subject
 from webapp.services.access import sessions
 from webapp.services.access.authentication import (
     MISSING_CREDENTIALS,
@@ -78,16 +78,21 @@ def client_address():
     return request.remote_addr
 
 
+def api_key_subject(value: str, address: str | None, gate, admit=None) -> Subject | None:
+    """The Subject of an ApiKey credential, checked with this app's settings and the key's own rate limit
+    (`admit`: see authenticate_api_key)."""
+    tuned = tuning()
+    return authenticate_api_key(value, address, flush_seconds=tuned.last_used_flush_seconds, gate=gate,
+                                rate_limit=key_rate_limit, usage_retention_ms=tuned.usage_retention_ms, admit=admit)
+
+
 def _subject_from_authorization():
     header = request.headers.get("Authorization", "")
     scheme, _, value = header.partition(" ")
     scheme = scheme.lower()
     if scheme == "apikey":
         # The address's throttling limits, when they are read with the key (webapp/web/throttle.py).
-        tuned = tuning()
-        return authenticate_api_key(value, client_address(), flush_seconds=tuned.last_used_flush_seconds,
-                                    gate=g.get("keydesk_gate"), rate_limit=key_rate_limit,
-                                    usage_retention_ms=tuned.usage_retention_ms)
+        return api_key_subject(value, client_address(), g.get("keydesk_gate"))
     if scheme == "basic":
         return authenticate_basic(value, client_address(), cache_seconds=tuning().basic_cache_seconds)
     if header:

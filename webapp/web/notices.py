@@ -22,6 +22,7 @@ from webapp.services.notices.notify import Transport, run_notices
 from webapp.services.notices.page import NoticesPage, notices_page
 
 EXTENSION = "keydesk.notices"
+ON_REQUEST = EXTENSION + ".on_request"  # called by requests answered outside Flask (webapp/api/fast_verify)
 MIN_INTERVAL_MS = 60_000
 log = logging.getLogger("keydesk.notices")
 
@@ -119,3 +120,5 @@ def init_app(app: Flask) -> None:
                 timer.start()
                 started.append(timer)
                 app.extensions[EXTENSION + ".timer"] = timer
+
+    app.extensions[ON_REQUEST] = start_notice_timer

@@ -227,17 +227,24 @@ def password_in_body(username: str) -> None:
     g.keydesk_claim = who
 
 
+def gate_before(throttle: Throttle, kind: str, who: Claim, client: str) -> AddressGate | None:
+    """Test the limits that apply before `who`'s credential is checked: 429 when one has no failure left. For
+    an API key whose counters are in Keydesk's database, the AddressGate that tests them with the key instead."""
+    if who.credential.startswith("key:") and throttle.reads_with_key and not UNSTORABLE.search(client):
+        return _address_gate(throttle, kind, client)  # tested with the key (authentication)
+    retry_after = throttle.refused_before(kind, who, client)
+    if retry_after is not None:
+        raise _too_many(kind, retry_after)
+    return None
+
+
 def _before():
     throttle, kind = current_app.extensions[EXTENSION], _throttled_kind()
     if kind is not None and throttle.enabled:
         g.keydesk_claim = who = claim()
-        client = address()
-        if who.credential.startswith("key:") and throttle.reads_with_key and not UNSTORABLE.search(client):
-            g.keydesk_gate = _address_gate(throttle, kind, client)  # tested with the key (authentication)
-            return
-        retry_after = throttle.refused_before(kind, who, client)
-        if retry_after is not None:
-            raise _too_many(kind, retry_after)
+        gate = gate_before(throttle, kind, who, address())
+        if gate is not None:
+            g.keydesk_gate = gate
 
 
 def _after(response):

@@ -19,8 +19,8 @@ from webapp.security.credentials import CredentialFormatError, decode_credential
 from webapp.security.passwords import verify_password
 from webapp.security.permissions import Permission, effective_key_permission
 from webapp.security.subject import VIA_API_KEY, VIA_BASIC, Subject
+from webapp.services.access.last_used import LastUsedBuffer
 from webapp.services.admin import settings
-from webapp.services.api_keys import usage_counts
 from webapp.services.audit import trail as audit
 
 PASSWORD_REALMS = ("reserved", "native")
@@ -254,62 +254,13 @@ class SubjectCache:
 subjects = SubjectCache()
 
 
-class LastUsedBuffer:
-    """Collects last-used times in memory and writes them in one statement per key at most every `interval` s.
-
-    Verifying a key then reads one row and never writes; the stored time lags by at most `interval`
-    seconds per instance (plus the time until the next authenticated request triggers the flush). The key's
-    usage counts (services/api_keys/usage_counts.py) are tallied and written along with it.
-    """
-
-    def __init__(self, interval: float = 60) -> None:
-        self.interval = interval
-        self._pending = {}
-        self._usage = usage_counts.UsageTally()
-        self._lock = threading.Lock()
-        self._last_flush = time.monotonic()
-
-    @property
-    def pending(self) -> int:
-        return len(self._pending)
-
-    def note(self, key_id: str, when_ms: int, address: str | None, interval: float | None = None,
-             usage_retention_ms: int | None = None) -> None:
-        """Buffer a use; write everything buffered once `interval` s (the buffer's own when None) passed."""
-        interval = self.interval if interval is None else interval
-        with self._lock:
-            self._pending[key_id] = (when_ms, address)
-            self._usage.add(key_id, when_ms, address)
-            due = time.monotonic() - self._last_flush >= interval
-        if due:
-            self.flush(usage_retention_ms)
-
-    def flush(self, usage_retention_ms: int | None = None) -> int:
-        """Write what is buffered, pruning usage counts older than `usage_retention_ms` when given; how many keys."""
-        with self._lock:
-            pending, self._pending = self._pending, {}
-            usage, self._usage = self._usage, usage_counts.UsageTally()
-            self._last_flush = time.monotonic()
-        try:
-            usage_counts.write(usage, usage_retention_ms)
-        except Exception:
-            with self._lock:  # keep the counts for the next flush rather than lose them
-                self._usage.merge(usage)
-            raise
-        for key_id, (when_ms, address) in pending.items():
-            # Only move forward: another instance may have written a later time already.
-            ApiKey.update(last_used=when_ms, last_used_address=address).where(
-                (ApiKey.id == key_id) & ((ApiKey.last_used.is_null()) | (ApiKey.last_used < when_ms))
-            ).execute()
-        return len(pending)
-
-
 last_used = LastUsedBuffer()
 
 
 def authenticate_api_key(value: str, address: str | None = None, expected_type: str = "rest",
                          now: int | None = None, flush_seconds: float | None = None, gate=None,
-                         rate_limit=None, usage_retention_ms: int | None = None) -> Subject:
+                         rate_limit=None, usage_retention_ms: int | None = None,
+                         admit: Callable[[Subject], bool] | None = None) -> Subject | None:
     """The Subject for an ApiKey credential, checked as Elasticsearch does.
 
     Order: parse → exists → not invalidated → secret → type → not expired; then the owner must still exist
@@ -325,6 +276,9 @@ def authenticate_api_key(value: str, address: str | None = None, expected_type: 
     `rate_limit`, when given, is called as `rate_limit(key_id, stored)` for a key that passed every check and has
     a limit of its own (`stored`: the rate_limit column as read, JSON text); it raises to refuse the request.
     Keys without a limit never call it.
+
+    `admit`, when given, is called with the Subject once every check passed, before the rate limit or anything
+    is recorded: when it answers False, the call records nothing and returns None.
     """
     try:
         key_id, secret = decode_credential(value)
@@ -356,11 +310,16 @@ def authenticate_api_key(value: str, address: str | None = None, expected_type: 
         raise authentication_failed(detail="API key: api key is expired")
     if owner_id is None or not owner_enabled:
         raise authentication_failed(detail=f"API key: the owner of api key [{key_id}] is disabled or deleted")
+    subject = subjects.get_or_build(("key", key_id, version, owner_id, *row[9:11]), address,
+                                    lambda: _key_subject(ApiKey.get_by_id(key_id), User.get_by_id(owner_id)))
+    # Only now what the request leaves behind (after every check and read that can fail): webapp/api/fast_verify
+    # relies on a refused, failed or not admitted call having changed nothing.
+    if admit is not None and not admit(subject):
+        return None
     if row[11] is not None and rate_limit is not None:
         rate_limit(key_id, row[11])  # the key's own limit (webapp/web/key_limits.py)
     last_used.note(key_id, now, address, flush_seconds, usage_retention_ms)  # written at most every `flush_seconds`
-    return subjects.get_or_build(("key", key_id, version, owner_id, *row[9:11]), address,
-                                 lambda: _key_subject(ApiKey.get_by_id(key_id), User.get_by_id(owner_id)))
+    return subject
 
 
 def _key_subject(key, owner):
