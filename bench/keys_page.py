@@ -67,10 +67,12 @@ subject, template), which is why 1k and 1M look alike and vary by a few ms betwe
 Measured without `ANALYZE` statistics, as a fresh install runs. Not in the table (service alone, 1M keys): the
 hardest searches are terms matching a little over 2,000 keys (too many to sort, rare enough that a page needs
 a long walk), 40–80 ms; long terms matching ~1,200 keys, 25–45 ms; common terms plus a narrow filter,
-~30 ms. Search totals are exact up to 1,000 and shown as "More than 1,000 API keys" beyond. The one slow case
-is SQLite's alone: a one- or two-character word that no key (or very few) holds has no trigram, so finding
-that nothing matches reads every key's name (~26 ms at 100,000 keys, ~330 ms at 1,000,000); a common short
-word fills a page within a few thousand keys. PostgreSQL answers both from its short-substring index."""
+~30 ms. Search totals are exact up to 1,000 and shown as "More than 1,000 API keys" beyond. A one- or
+two-character word has no trigram: a common one fills a page within a few thousand keys of the walk; a rare
+one (or one no key holds) is looked up in an index, on SQLite the trigram index's own term list (each name is
+indexed padded, so that such a word begins one of its trigrams: schema v9), on PostgreSQL a GIN index of
+each name's one- and two-character parts. Before SQLite had it, a word no key holds read every name: ~330 ms
+at 1,000,000 keys."""
 
 
 PG_NOTES = """Seeded with COPY in batches of 100,000 into the table with its list and search indexes dropped, then

@@ -3,10 +3,13 @@ longer words, whether they are rare (looked up in an index on PostgreSQL) or com
 
 import pytest
 
-from webapp.model import Setting, User
+from webapp.clock import now_ms
+from webapp.errors import ValidationFailed
+from webapp.model import ApiKey, Setting, User
 from webapp.model.db import database, is_sqlite
 from webapp.services.api_keys import commands as api_keys
 from webapp.services.api_keys import listing as key_search
+from webapp.services.api_keys import short_words
 from webapp.services.schema import upgrade as schema
 
 NAMES = ["Deploy-prod", "deploy-ci", "ingest-EU-1", "metrics-x9", "billing", "zq", "Q", "backup-7", "sync-07",
@@ -96,3 +99,39 @@ def test_upgrade_from_version_4_adds_what_short_words_need(keys):
     if not is_sqlite():
         assert database.execute_sql("SELECT to_regclass('api_key_name_short') IS NOT NULL").fetchone()[0]
     assert _found(elastic, "zq") == ["zq"] and _found(elastic, "x9") == ["metrics-x9"]
+    assert short_words.has_index()
+
+
+def _index_finds(word):
+    return sorted(ApiKey.get_by_id(key_id).name for key_id in short_words.keys_holding(word, 1000))
+
+
+def test_the_index_finds_every_key_holding_a_short_word_after_renames_and_deletes(keys):
+    """What the index lists, against every one- and two-character part of every name (first, last, whole
+    names of one and two characters), after keys were renamed and deleted (the triggers keep it in step)."""
+    ApiKey.update(name="renamed-kw").where(ApiKey.name == "billing").execute()
+    ApiKey.update(name="Zy").where(ApiKey.name == "alpine").execute()
+    ApiKey.delete().where(ApiKey.name.in_(["zq", "sync-07"])).execute()
+    names = [key.name for key in ApiKey.select(ApiKey.name)]
+    words = {name[i:i + n].lower() for name in names for n in (1, 2) for i in range(len(name) - n + 1)}
+    assert {"r", "kw", "zy", "y", "z"} <= words and "zq" not in words
+    for word in sorted(words | {"zq", "bi", "0x"}):
+        expected = sorted(name for name in names if word in name.lower())
+        assert _index_finds(word) == expected, word
+    # The padding can't be searched for (the search refuses control characters); long words match as before.
+    elastic, _ = keys
+    with pytest.raises(ValidationFailed, match="control characters"):
+        _found(elastic, "w\x01")
+    assert _found(elastic, "lling") == [] and _found(elastic, "med-kw") == ["renamed-kw"]
+
+
+def test_a_rare_short_word_is_found_through_the_index(keys):
+    """A word the newest keys (almost) lack is looked up in the index (the plan holds its candidates); a common
+    one is tested while walking the sort order."""
+    elastic, _ = keys
+    rare = key_search._plan(elastic, key_search.build_criteria(elastic, q="x9"), now_ms())
+    common = key_search._plan(elastic, key_search.build_criteria(elastic, q="e"), now_ms())
+    assert rare.candidates and not rare.impossible
+    assert not common.candidates
+    nowhere = key_search._plan(elastic, key_search.build_criteria(elastic, q="qx"), now_ms())
+    assert nowhere.impossible  # found in no key: nothing to read at all

@@ -7,15 +7,16 @@ retention purge keeps short; searches count up to COUNT_CAP. Substring search go
 index (SQLite FTS5, keyed by api_key_search.seq); a term so common that the index offers more than
 CANDIDATE_LIMIT rows is instead checked row by row while walking the sort index, which then finds a page
 within a bounded number of rows. Words of one or two characters have no trigram: they are tested row by row
-along the sort order, except on PostgreSQL when the newest keys show the word is rare; then a GIN index over
-each name's one- and two-character substrings (schema v5) lists the keys holding it. The rules for parsing what
-a person types live in key_terms.
+along the sort order, except when the newest keys show the word is rare; then an index lists the keys holding
+it (PostgreSQL: a GIN index over each name's one- and two-character substrings, schema v5; SQLite: the
+trigram index's term list, each name being indexed padded so that such a word begins one of its trigrams,
+schema v9). The rules for parsing what a person types live in key_terms.
 """
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
-from peewee import SQL, Expression, Tuple, fn
+from peewee import SQL, Tuple, fn
 
 from webapp.clock import DAY_MS, now_ms
 from webapp.model import ApiKey, ApiKeyTally, User
@@ -24,7 +25,7 @@ from webapp.security import privileges
 from webapp.security.subject import Subject
 from webapp.services.access.rights import require
 from webapp.services.api_keys import paging as key_paging
-from webapp.services.api_keys import visibility
+from webapp.services.api_keys import short_words, visibility
 from webapp.services.api_keys.checks import ensure_enabled
 from webapp.services.api_keys.criteria import (
     MIN_SUBSTRING,
@@ -257,11 +258,6 @@ def _has_trigram_index():
         "SELECT 1 FROM sqlite_master WHERE name = 'api_key_fts'").fetchone() is not None
 
 
-def _has_short_gram_index():
-    return not is_sqlite() and database.execute_sql(
-        "SELECT to_regclass('api_key_name_short') IS NOT NULL").fetchone()[0]
-
-
 def _is_short(term):
     return len(term) < MIN_SUBSTRING
 
@@ -283,7 +279,7 @@ def _add_search(plan, terms, universe):
         elif len(text) + len(names) == len(terms.text) + len(terms.names):
             plan.fts_query = query
     # A common term (or no trigram index): test each row, walking the sort order.
-    short_index = _has_short_gram_index()
+    short_index = short_words.has_index()
     for term, with_owner in [(t, True) for t in terms.text if t in text or _is_short(t)] + \
             [(t, False) for t in terms.names if t in names or _is_short(t)]:
         owners = _owners_matching(term, universe) if with_owner else set()
@@ -298,7 +294,7 @@ def _add_search(plan, terms, universe):
 
 def _rare_short_word(plan, term, owners):
     """For a one- or two-character word most keys don't hold: the keys whose name holds it, from the
-    substring index (PostgreSQL), as an id list. None when the word is common (walking finds a page soon)."""
+    substring index, as an id list. None when the word is common (walking finds a page soon)."""
     recent = (ApiKey.select(ApiKey.name, ApiKey.owner_username, ApiKey.owner_realm)
               .where(ApiKey.invalidated == False)  # noqa: E712 (SQL)
               .order_by(ApiKey.creation.desc(), ApiKey.id.desc()).limit(SHORT_SAMPLE).alias("recent"))
@@ -307,16 +303,17 @@ def _rare_short_word(plan, term, owners):
         held = held | _owner_condition(owners, recent.c.owner_username, recent.c.owner_realm)
     if ApiKey.select(fn.COUNT(SQL("1"))).from_(recent).where(held).scalar() >= SHORT_COMMON:
         return None
-    grams = Expression(fn.api_key_short_grams(ApiKey.name), "@>", fn.array_append(SQL("ARRAY[]::text[]"),
-                                                                                fn.lower(term)))
-    ids = [row[0] for row in ApiKey.select(ApiKey.id).where(grams).limit(CANDIDATE_LIMIT + 1).tuples()]
+    ids = short_words.keys_holding(term, CANDIDATE_LIMIT)
     if len(ids) > CANDIDATE_LIMIT:
         return None
     if not ids and not owners:
         plan.impossible = True
         return None
     plan.candidates = plan.candidates or not owners
-    return ApiKey.id.in_(ids) if ids else SQL("FALSE")
+    if not ids:
+        return SQL("FALSE")
+    # SQLite's index folds the case of every letter; the name test keeps the search's own rule (ASCII only).
+    return ApiKey.id.in_(ids) & ApiKey.name.contains(term) if is_sqlite() else ApiKey.id.in_(ids)
 
 
 # ---- totals -----------------------------------------------------------------------------------------

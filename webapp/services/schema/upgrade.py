@@ -7,7 +7,7 @@ from peewee import Database, DatabaseProxy
 from webapp.model import ALL_MODELS, Setting, ThrottleCounter, UserSession
 from webapp.model.db import database, is_sqlite
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 
 # version -> function that brings a database at version-1 up to version. Each runs in one transaction
 # with the version bump, so a failed upgrade leaves the previous schema and data untouched.
@@ -109,23 +109,29 @@ END;
 """
 
 # The trigram index is keyed by api_key_search.seq (an INTEGER PRIMARY KEY, which VACUUM never renumbers),
-# not by api_key's implicit rowid. Contentless: it stores no copy of the names.
-_SQLITE_SEARCH_TRIGGERS = """
+# not by api_key's implicit rowid. Contentless: it stores no copy of the names. Each name is indexed with two
+# U+0001 after it (a character no search word holds), so that every one- or two-character part of a name begins
+# one of its trigrams, and api_key_fts_terms (the index's own term list) finds the keys holding a short word.
+SHORT_WORD_PAD = "char(1, 1)"
+_SQLITE_SEARCH_TRIGGERS = f"""
 CREATE TRIGGER api_key_search_insert AFTER INSERT ON api_key BEGIN
   INSERT INTO api_key_search (key_id) VALUES (NEW.id);
-  INSERT INTO api_key_fts (rowid, name, owner) VALUES (last_insert_rowid(), NEW.name, NEW.owner_username);
+  INSERT INTO api_key_fts (rowid, name, owner)
+    VALUES (last_insert_rowid(), NEW.name || {SHORT_WORD_PAD}, NEW.owner_username);
 END;
 CREATE TRIGGER api_key_search_delete AFTER DELETE ON api_key BEGIN
   INSERT INTO api_key_fts (api_key_fts, rowid, name, owner)
-    SELECT 'delete', seq, OLD.name, OLD.owner_username FROM api_key_search WHERE key_id = OLD.id;
+    SELECT 'delete', seq, OLD.name || {SHORT_WORD_PAD}, OLD.owner_username
+    FROM api_key_search WHERE key_id = OLD.id;
   DELETE FROM api_key_search WHERE key_id = OLD.id;
 END;
 CREATE TRIGGER api_key_search_update AFTER UPDATE OF name, owner_username ON api_key
 WHEN OLD.name IS NOT NEW.name OR OLD.owner_username IS NOT NEW.owner_username BEGIN
   INSERT INTO api_key_fts (api_key_fts, rowid, name, owner)
-    SELECT 'delete', seq, OLD.name, OLD.owner_username FROM api_key_search WHERE key_id = OLD.id;
+    SELECT 'delete', seq, OLD.name || {SHORT_WORD_PAD}, OLD.owner_username
+    FROM api_key_search WHERE key_id = OLD.id;
   INSERT INTO api_key_fts (rowid, name, owner)
-    SELECT seq, NEW.name, NEW.owner_username FROM api_key_search WHERE key_id = NEW.id;
+    SELECT seq, NEW.name || {SHORT_WORD_PAD}, NEW.owner_username FROM api_key_search WHERE key_id = NEW.id;
 END;
 """
 
@@ -200,16 +206,18 @@ def install_key_list_objects(db: Database | DatabaseProxy) -> None:
 def _install_sqlite_search(db):
     for trigger in ("api_key_search_insert", "api_key_search_delete", "api_key_search_update"):
         db.execute_sql(f"DROP TRIGGER IF EXISTS {trigger}")
-    db.execute_sql("DROP TABLE IF EXISTS api_key_fts")
-    db.execute_sql("DROP TABLE IF EXISTS api_key_search")
+    for table in ("api_key_fts_terms", "api_key_fts", "api_key_search"):
+        db.execute_sql(f"DROP TABLE IF EXISTS {table}")
     try:
         db.execute_sql("CREATE VIRTUAL TABLE api_key_fts USING fts5(name, owner, content='', tokenize='trigram')")
+        db.execute_sql("CREATE VIRTUAL TABLE api_key_fts_terms USING fts5vocab(api_key_fts, instance)")
     except Exception:  # an SQLite built without FTS5 or older than 3.34: search falls back to LIKE
+        db.execute_sql("DROP TABLE IF EXISTS api_key_fts")
         return
     db.execute_sql("CREATE TABLE api_key_search (seq INTEGER PRIMARY KEY, key_id VARCHAR(20) NOT NULL UNIQUE)")
     db.execute_sql("INSERT INTO api_key_search (key_id) SELECT id FROM api_key ORDER BY creation, id")
-    db.execute_sql("INSERT INTO api_key_fts (rowid, name, owner) SELECT s.seq, k.name, k.owner_username "
-                   "FROM api_key_search AS s JOIN api_key AS k ON k.id = s.key_id")
+    db.execute_sql(f"INSERT INTO api_key_fts (rowid, name, owner) SELECT s.seq, k.name || {SHORT_WORD_PAD}, "
+                   "k.owner_username FROM api_key_search AS s JOIN api_key AS k ON k.id = s.key_id")
     _run_script(db, _SQLITE_SEARCH_TRIGGERS)
 
 
@@ -224,7 +232,7 @@ def _install_pg_search(db):
 
 
 # Words of one or two characters have no trigram: on PostgreSQL a GIN index over each name's one- and
-# two-character substrings (lower case) finds the keys holding a rare one. SQLite tests such words row by row.
+# two-character substrings (lower case) finds the keys holding a rare one; SQLite, its trigram index (version 9).
 _PG_SHORT_GRAMS = """
 CREATE OR REPLACE FUNCTION api_key_short_grams(t text) RETURNS text[] LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 AS $$ SELECT array_agg(substr(l, i, n)) FROM (SELECT lower(t) AS l) AS s, generate_series(1, length(t)) AS i,
@@ -303,3 +311,13 @@ def lifecycle_tables(db: Database | DatabaseProxy) -> None:
     # The idle-time index of the keys list's "Not used for 90 days" filter (a new database gets it with the others).
     idle = KEY_LIST_INDEXES["api_key_list_idle"]
     db.execute_sql(f'CREATE INDEX IF NOT EXISTS "api_key_list_idle" ON "api_key" ({idle})')
+
+
+# ---- version 9: short search words on SQLite from the trigram index (listing.py) -------------------------
+# The trigram index is rebuilt with each name padded (see SHORT_WORD_PAD) and its term list added; it is
+# derived from api_key, so nothing is lost. PostgreSQL has its own index for such words (version 5).
+
+@migration(9)
+def short_words_on_sqlite(db: Database | DatabaseProxy) -> None:
+    if is_sqlite():
+        _install_sqlite_search(db)
