@@ -295,6 +295,8 @@ def _add_search(plan, terms, universe):
 def _rare_short_word(plan, term, owners):
     """For a one- or two-character word most keys don't hold: the keys whose name holds it, from the
     substring index, as an id list. None when the word is common (walking finds a page soon)."""
+    if not term:  # `""` in the search box: an empty word, which every name holds
+        return None
     recent = (ApiKey.select(ApiKey.name, ApiKey.owner_username, ApiKey.owner_realm)
               .where(ApiKey.invalidated == False)  # noqa: E712 (SQL)
               .order_by(ApiKey.creation.desc(), ApiKey.id.desc()).limit(SHORT_SAMPLE).alias("recent"))
