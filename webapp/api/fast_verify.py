@@ -81,8 +81,7 @@ class FastVerify:
         address = environ.get("REMOTE_ADDR")
         gate, limits = None, throttle.of(self.app)
         if limits.enabled:  # as throttle's hook does for an API request
-            who = throttle.Claim("key:" + key_id[:100], False)
-            gate = throttle.gate_before(limits, "api", who, (address or "unknown")[:64])
+            gate = throttle.gate_before(limits, "api", throttle.key_claim(key_id), throttle.address(address or ""))
         answered = []
 
         def admit(subject):  # before anything is recorded for the key; the answer is built here too, so that

@@ -63,7 +63,7 @@ def claim() -> Claim:
     scheme, _, value = request.headers.get("Authorization", "").partition(" ")
     try:
         if scheme.lower() == "apikey":
-            return Claim("key:" + decode_credential(value)[0][:100], False)
+            return key_claim(decode_credential(value)[0])
         if scheme.lower() == "basic":
             return Claim("user:" + parse_basic(value)[0][:200], True)
     except (CredentialFormatError, AuthenticationFailed):
@@ -71,9 +71,15 @@ def claim() -> Claim:
     return Claim("none", False)
 
 
-def address() -> str:
-    """The client's address (the one X-Forwarded-For gives behind KEYDESK_PROXY_HOPS trusted proxies)."""
-    return (request.remote_addr or "unknown")[:64]
+def key_claim(key_id: str) -> Claim:
+    """The claim of an ApiKey credential with this id."""
+    return Claim("key:" + key_id[:100], False)
+
+
+def address(remote_addr: str | None = None) -> str:
+    """The client's address as counters name it: the request's (the one X-Forwarded-For gives behind
+    KEYDESK_PROXY_HOPS trusted proxies), or `remote_addr` when given (a WSGI environ's REMOTE_ADDR)."""
+    return ((request.remote_addr if remote_addr is None else remote_addr) or "unknown")[:64]
 
 
 @dataclass(frozen=True)
